@@ -1,0 +1,58 @@
+"""The ledger portal: a small bank's core system in one Flask application."""
+import logging
+from pathlib import Path
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from portal.config import load_config
+from portal.extensions import db, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config=None):
+    """Create and configure an app; `config` is a config name, or a dict of overrides for the environment's."""
+    load_dotenv(ROOT / ".env")
+    overrides = config if isinstance(config, dict) else {}
+    settings = load_config(None if isinstance(config, dict) else config)
+    for key, value in overrides.items():
+        setattr(settings, key, value)
+    settings.validate()
+
+    app = Flask(__name__, instance_path=str(ROOT / "instance"), template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"))
+    app.config.from_mapping(settings.as_dict())
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def register_logging(app):
+    logging.getLogger("portal").setLevel(app.config["LOG_LEVEL"])
+    app.logger.setLevel(app.config["LOG_LEVEL"])
+
+
+def register_extensions(app):
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    from portal.database import configure_engine
+
+    with app.app_context():
+        configure_engine(db.engine)
+
+
+def register_blueprints(app):
+    from portal import health
+
+    app.register_blueprint(health.bp)
+
+
+def register_commands(app):
+    from portal import commands
+
+    commands.init_app(app)

@@ -1,0 +1,96 @@
+"""The audit core: one call records who did what, in the caller's database transaction.
+
+Doors (API, web, admin, CLI) describe the actor once per request or command as an `Actor`; domain functions
+pass it on to `record`. Nothing here knows about Flask requests.
+"""
+import enum
+from dataclasses import dataclass, replace
+from typing import Optional
+
+from portal.extensions import db
+from portal.models import AuditEvent
+
+# Fields whose values must never reach the audit log, whatever a caller passes in `changes`.
+SECRET_FIELDS = frozenset({"password", "password_hash", "token", "token_hash", "secret"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, and from where."""
+
+    type: str  # user, token, system or anonymous
+    user_id: Optional[int] = None
+    token_id: Optional[int] = None
+    ip: Optional[str] = None
+    user_agent: Optional[str] = None
+    request_id: Optional[str] = None
+
+    @classmethod
+    def system(cls, request_id=None):
+        """Return the actor for the command line and other work done by the system itself."""
+        return cls(type="system", request_id=request_id)
+
+    @classmethod
+    def for_user(cls, user, **where):
+        return cls(type="user", user_id=user.id, **where)
+
+    @classmethod
+    def for_token(cls, token, **where):
+        return cls(type="token", user_id=token.user_id, token_id=token.id, **where)
+
+    def with_request(self, **where):
+        return replace(self, **where)
+
+
+def _clean(changes):
+    if not changes:
+        return None
+    return {
+        field: ["[redacted]", "[redacted]"] if field in SECRET_FIELDS else [_plain(old), _plain(new)]
+        for field, (old, new) in changes.items()
+    }
+
+
+def _plain(value):
+    """Make a value JSON-friendly: enums give their value, dates ISO 8601, sets a sorted list."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (set, frozenset)):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def record(actor, action, *, object_type=None, object_id=None, subject_user_id=None, changes=None, reason=None,
+           outcome="success"):
+    """Add an audit event to the current session; it commits, or rolls back, with the change it describes."""
+    event = AuditEvent(
+        actor_type=actor.type,
+        actor_user_id=actor.user_id,
+        actor_token_id=actor.token_id,
+        ip=actor.ip,
+        user_agent=(actor.user_agent or "")[:255] or None,
+        request_id=actor.request_id,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        subject_user_id=subject_user_id,
+        changes=_clean(changes),
+        reason=reason,
+        outcome=outcome,
+    )
+    db.session.add(event)
+    return event
+
+
+def record_separately(actor, action, **fields):
+    """Record a refused or failed attempt in a transaction of its own, after the caller rolled back its work."""
+    db.session.rollback()
+    event = record(actor, action, **fields)
+    db.session.commit()
+    return event

@@ -1,0 +1,87 @@
+"""`flask demo load`: a small bank to click around in."""
+import datetime as dt
+import random
+
+import click
+
+from portal import identity, ledger
+from portal.commands.support import command_transaction, system_actor
+from portal.extensions import db
+from portal.models import Role, Scope
+
+DEMO_PASSWORD = "demo-password"  # noqa: S105 -- demo users only, printed on purpose
+HISTORY_DAYS = 180
+
+CUSTOMERS = [
+    ("alice@example.com", "Alice Andersen", [("Everyday", 250_000), ("Savings", 1_000_000)]),
+    ("bob@example.com", "Bob Bergström", [("Current account", 150_000)]),
+    ("carol@example.com", "Carol Castro", [("Main", 300_000), ("Holiday fund", 80_000)]),
+]
+STAFF = [
+    ("viewer@example.com", "Vera Viewer", Role.VIEWER),
+    ("operator@example.com", "Otto Operator", Role.OPERATOR),
+    ("admin@example.com", "Ada Admin", Role.ADMIN),
+]
+SHOPS = ["Grocery store", "Coffee", "Train ticket", "Pharmacy", "Bookshop", "Restaurant", "Cinema", "Hardware"]
+
+
+@click.group("demo", help="Demo data.")
+def group():
+    pass
+
+
+@group.command("load")
+def load():
+    """Load demo customers with months of history, one staff user per role, and print logins and a token."""
+    if identity.find_user_by_email(CUSTOMERS[0][0]) is not None:
+        click.echo("Demo data is already loaded; nothing changed.")
+        return
+    actor = system_actor()
+    rng = random.Random(2026)  # the same history every time
+    start = ledger.today() - dt.timedelta(days=HISTORY_DAYS)
+    with command_transaction("demo.load", actor):
+        accounts = {}
+        for email, name, account_specs in CUSTOMERS:
+            user = identity.create_user(email, name, role=Role.CUSTOMER, password=DEMO_PASSWORD, actor=actor)
+            for account_name, salary in account_specs:
+                account = ledger.open_account(user, account_name, actor=actor, opened_on=start)
+                accounts[account.id] = (account, salary)
+        for email, name, role in STAFF:
+            identity.create_user(email, name, role=role, password=DEMO_PASSWORD, actor=actor)
+        _post_history(list(accounts.values()), start, rng, actor)
+        alice = identity.find_user_by_email(CUSTOMERS[0][0])
+        alice_accounts = [account for account, _ in accounts.values() if account.owner_id == alice.id]
+        _, secret = identity.issue_token(alice, name="Demo budgeting app", scopes=[s.value for s in Scope],
+                                         accounts=alice_accounts, actor=actor)
+    click.echo("Demo data loaded. Log in at http://127.0.0.1:5000/login with:")
+    for email, _, _ in CUSTOMERS:
+        click.echo(f"  customer  {email:<22} {DEMO_PASSWORD}")
+    for email, _, role in STAFF:
+        click.echo(f"  {role.value:<9} {email:<22} {DEMO_PASSWORD}")
+    click.echo(f"Demo API token (Alice, all scopes, both her accounts):\n  {secret}")
+    click.echo(f"  curl -H 'Authorization: Bearer {secret}' http://127.0.0.1:5000/api/v1/accounts")
+
+
+def _post_history(accounts, start, rng, actor):
+    """Salaries, card spending and transfers, day by day, through the same domain calls the doors use."""
+    day = start
+    today = ledger.today()
+    while day <= today:
+        for account, salary in accounts:
+            if day == start or day.day == 25:
+                ledger.deposit(account, salary, actor=actor, value_date=day, description="Salary")
+            if rng.random() < 0.35:
+                amount = rng.randint(150, 9_000)
+                try:
+                    ledger.withdraw(account, amount, actor=actor, value_date=day, description=rng.choice(SHOPS))
+                except ledger.InsufficientFunds:
+                    pass  # a declined card payment: the ledger refused it, as it should
+        if rng.random() < 0.15:
+            (source, _), (destination, _) = rng.sample(accounts, 2)
+            try:
+                ledger.transfer(source, destination, rng.randint(1_000, 20_000), actor=actor, value_date=day,
+                                description="Transfer")
+            except ledger.InsufficientFunds:
+                pass
+        day += dt.timedelta(days=1)
+    db.session.flush()

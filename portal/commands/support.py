@@ -1,0 +1,56 @@
+"""What every command shares: the system actor, one commit per command, and refusals as clean errors."""
+import uuid
+from contextlib import contextmanager
+
+import click
+import sqlalchemy as sa
+
+from portal import audit
+from portal.audit import Actor
+from portal.extensions import db
+from portal.identity import find_user_by_email
+from portal.ledger import LedgerError
+from portal.models import Account
+
+
+def system_actor():
+    """Return the `system` actor, with a fresh id tying this command's audit rows together."""
+    return Actor.system(request_id=f"cli-{uuid.uuid4().hex[:16]}")
+
+
+@contextmanager
+def command_transaction(action, actor, **audit_fields):
+    """Commit the command's work once; on a domain refusal roll back, audit the failure, and exit 1."""
+    try:
+        yield
+        db.session.commit()
+    except LedgerError as exc:
+        audit.record_separately(actor, action, outcome="failed", reason=_describe(exc), **audit_fields)
+        raise click.ClickException(_describe(exc)) from None
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _describe(exc):
+    return f"{exc.field}: {exc.message}" if exc.field else exc.message
+
+
+def user_by_email(email):
+    """Return the user with `email`, or stop with an error naming it."""
+    user = find_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no user with email {email}")
+    return user
+
+
+def account_by_reference(reference):
+    """Return the account whose id or number (spaces allowed) is `reference`, or stop with an error."""
+    try:
+        clause = Account.id == uuid.UUID(reference)
+    except ValueError:
+        clause = Account.number == reference.replace(" ", "").upper()
+    account = db.session.scalar(sa.select(Account).where(clause))
+    if account is None:
+        raise click.ClickException(f"no account {reference}")
+    return account

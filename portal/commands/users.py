@@ -1,0 +1,23 @@
+"""`flask users …`"""
+import click
+
+from portal import identity
+from portal.commands.support import command_transaction, system_actor
+from portal.models import Role
+
+group = click.Group("users", help="Manage users.")
+
+
+@group.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's name.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.CUSTOMER.value, show_default=True)
+@click.option("--password", help="Prompted for (hidden, twice) when not given.")
+def create(email, name, role, password):
+    """Create a user (a customer, or staff: viewer, operator, admin)."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    actor = system_actor()
+    with command_transaction("user.create", actor, object_type="user", changes={"email": [None, email]}):
+        user = identity.create_user(email, name, role=role, password=password, actor=actor)
+    click.echo(f"Created {user.role} {user.email} (id {user.id})")

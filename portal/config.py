@@ -1,0 +1,106 @@
+"""Configuration classes; every value comes from the environment, read when the app is created."""
+import os
+import secrets
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a configuration the app may start with."""
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _database_url(default):
+    url = _env("DATABASE_URL", default)
+    # Accept the bare scheme most hosting platforms hand out and use psycopg 3 for it.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "production"
+    DEBUG = False
+    TESTING = False
+
+    def __init__(self):
+        self.SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{ROOT / 'instance' / 'portal.db'}")
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SECRET_KEY = _env("SECRET_KEY")
+        self.BANK_TIMEZONE = _env("BANK_TIMEZONE", "UTC")
+        self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "120/minute")
+        self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10/minute")
+        self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+        self.LOG_LEVEL = _env("LOG_LEVEL", "INFO").upper()
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = True
+        self.REMEMBER_COOKIE_SECURE = True
+
+    def validate(self):
+        """Refuse settings that would be unsafe or meaningless."""
+        if not self.SECRET_KEY:
+            raise ConfigError(f"SECRET_KEY must be set in the environment ({self.ENV_NAME} configuration)")
+        try:
+            ZoneInfo(self.BANK_TIMEZONE)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"BANK_TIMEZONE {self.BANK_TIMEZONE!r} is not an IANA time zone") from exc
+
+    def as_dict(self):
+        """Return the upper-case settings, class and instance ones alike."""
+        names = {n for n in dir(self) if n.isupper()}
+        return {name: getattr(self, name) for name in names}
+
+
+class DevelopmentConfig(Config):
+    """Local development: a throwaway secret is acceptable, cookies travel over plain HTTP."""
+
+    ENV_NAME = "development"
+
+    def __init__(self):
+        super().__init__()
+        self.SESSION_COOKIE_SECURE = False
+        self.REMEMBER_COOKIE_SECURE = False
+        if not self.SECRET_KEY:
+            # Sessions do not survive a restart; that is the price of not shipping a default secret.
+            self.SECRET_KEY = secrets.token_urlsafe(32)
+
+
+class TestingConfig(DevelopmentConfig):
+    """The test suite: in-process, fast password hashing, no rate limits unless a test turns them on."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+
+    def __init__(self):
+        super().__init__()
+        self.SQLALCHEMY_DATABASE_URI = _database_url("sqlite://")
+        self.RATELIMIT_ENABLED = False
+        self.WTF_CSRF_ENABLED = True
+        self.PASSWORD_HASH_FAST = True
+
+
+class ProductionConfig(Config):
+    """Production: every secret from the environment, secure cookies."""
+
+
+CONFIGS = {cls.ENV_NAME: cls for cls in (DevelopmentConfig, TestingConfig, ProductionConfig)}
+
+
+def load_config(name=None):
+    """Build the configuration named by `name`, or by PORTAL_ENV (development by default)."""
+    name = name or _env("PORTAL_ENV") or _env("FLASK_ENV") or "development"
+    try:
+        config = CONFIGS[name]()
+    except KeyError:
+        raise ConfigError(f"PORTAL_ENV must be one of {', '.join(CONFIGS)}, not {name!r}") from None
+    return config

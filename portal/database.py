@@ -1,0 +1,27 @@
+"""Engine set-up that depends on the backend."""
+import sqlalchemy as sa
+
+
+def configure_engine(engine):
+    """Give SQLite the behaviour the ledger relies on: enforced foreign keys and a write lock taken up front.
+
+    pysqlite normally opens a transaction lazily and only locks the database at the first write, so two
+    postings could both read a balance before either writes. BEGIN IMMEDIATE takes the write lock at the start
+    of every transaction instead, which makes SQLite's concurrent writers queue (busy_timeout) rather than race.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

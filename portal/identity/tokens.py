@@ -1,0 +1,84 @@
+"""API tokens: issued by a customer for one third party, stored only as a SHA-256 hash."""
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+
+from portal import audit
+from portal.extensions import db
+from portal.ledger import clock, errors
+from portal.models import AccountKind, ApiToken, Role, Scope
+
+SECRET_PREFIX = "pt_"  # noqa: S105 -- the public marker every token starts with
+DISPLAY_PREFIX_LENGTH = 10  # "pt_" and 7 characters: enough to tell tokens apart, useless to an attacker
+
+
+def hash_secret(secret):
+    """Return the hex SHA-256 of a token secret (a high-entropy secret needs no slow hash)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_token(user, *, name, scopes, accounts, actor, expires_at=None):
+    """Create a token for `user` and return (token, secret); the secret is never stored nor shown again."""
+    name = (name or "").strip()
+    if not name or len(name) > 80:
+        raise errors.ValidationError("must be 1 to 80 characters", field="name")
+    if user.role != Role.CUSTOMER.value or not user.active:
+        raise errors.ValidationError("only active customers issue tokens", field="user")
+    try:
+        scopes = sorted({Scope(scope).value for scope in scopes})
+    except ValueError:
+        raise errors.ValidationError(
+            f"must be among {', '.join(s.value for s in Scope)}", field="scopes") from None
+    if not scopes:
+        raise errors.ValidationError("at least one scope is required", field="scopes")
+    accounts = list({account.id: account for account in accounts}.values())
+    if not accounts:
+        raise errors.ValidationError("at least one account is required", field="accounts")
+    if any(a.owner_id != user.id or a.kind != AccountKind.CUSTOMER.value for a in accounts):
+        raise errors.ValidationError("must be accounts of this customer", field="accounts")
+    if expires_at is not None and expires_at <= clock.now():
+        raise errors.ValidationError("must be in the future", field="expires_at")
+
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, prefix=secret[:DISPLAY_PREFIX_LENGTH],
+                     token_hash=hash_secret(secret), scopes=" ".join(scopes), expires_at=expires_at,
+                     created_at=clock.now())
+    token.accounts = accounts
+    db.session.add(token)
+    db.session.flush()
+    audit.record(actor, "token.create", object_type="token", object_id=token.id, subject_user_id=user.id,
+                 changes={"name": [None, name], "prefix": [None, token.prefix], "scopes": [None, scopes],
+                          "accounts": [None, sorted(str(a.id) for a in accounts)],
+                          "expires_at": [None, expires_at]})
+    return token, secret
+
+
+def revoke_token(token, *, actor, reason=None):
+    """Revoke `token`; it stops working on the next request. Revoking twice changes nothing more."""
+    if token.revoked_at is not None:
+        return token
+    token.revoked_at = clock.now()
+    audit.record(actor, "token.revoke", object_type="token", object_id=token.id, subject_user_id=token.user_id,
+                 changes={"revoked_at": [None, token.revoked_at]}, reason=reason)
+    db.session.flush()
+    return token
+
+
+def authenticate_token(secret, *, now=None):
+    """Return the usable token for `secret`, or None: unknown, revoked, expired, or its owner deactivated.
+
+    The lookup is by hash through a unique index, so response time does not depend on how much of the
+    secret an attacker guessed right.
+    """
+    if not secret or not secret.startswith(SECRET_PREFIX) or len(secret) > 200:
+        return None
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
+    if token is None or token.status(now or clock.now()) != "active" or not token.user.active:
+        return None
+    return token
+
+
+def granted_accounts(token):
+    """Return the token's accounts that still belong to its owner."""
+    return [a for a in token.accounts if a.owner_id == token.user_id]

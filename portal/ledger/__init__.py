@@ -1,0 +1,33 @@
+"""The ledger domain: the one place that opens accounts and writes transactions, entries and balances.
+
+Doors import from here: `from portal import ledger; ledger.deposit(account, 1000, actor=actor)`.
+"""
+from portal.ledger.accounts import close, freeze, open_account, rename_account, unfreeze
+from portal.ledger.balances import balance_at, current_balance
+from portal.ledger.clock import today
+from portal.ledger.errors import (
+    AccountClosed,
+    AccountFrozen,
+    AlreadyReversed,
+    BalanceNotZero,
+    CurrencyMismatch,
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidCounterparty,
+    InvalidStatusChange,
+    InvalidValueDate,
+    LedgerError,
+    NotReversible,
+    ReasonRequired,
+    ValidationError,
+)
+from portal.ledger.posting import adjust, deposit, post, reverse, transfer, withdraw
+from portal.ledger.system import system_account
+
+__all__ = [
+    "AccountClosed", "AccountFrozen", "AlreadyReversed", "BalanceNotZero", "CurrencyMismatch", "InsufficientFunds",
+    "InvalidAmount", "InvalidCounterparty", "InvalidStatusChange", "InvalidValueDate", "LedgerError",
+    "NotReversible", "ReasonRequired", "ValidationError", "adjust", "balance_at", "close", "current_balance",
+    "deposit", "freeze", "open_account", "post", "rename_account", "reverse", "system_account", "today",
+    "transfer", "unfreeze", "withdraw",
+]

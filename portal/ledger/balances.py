@@ -1,0 +1,76 @@
+"""Reading balances: now, and at the end of a date."""
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Account, DailyBalance, Entry
+
+
+def current_balance(account):
+    """Return the account's balance in minor units, as committed (or as this transaction left it)."""
+    if account.is_customer:
+        return db.session.scalar(sa.select(Account.balance).where(Account.id == account.id))
+    # System accounts keep no stored balance; theirs is the sum of their entries.
+    return db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Entry.amount), 0))
+                             .where(Entry.account_id == account.id))
+
+
+def balance_at(account, day):
+    """Return the balance at the end of `day`: the sum of entries with a value date on or before it."""
+    if day < account.opened_on:
+        return 0
+    if account.is_customer:
+        # One index lookup: the latest day-end on or before `day`.
+        closing = db.session.scalar(
+            sa.select(DailyBalance.closing)
+            .where(DailyBalance.account_id == account.id, DailyBalance.day <= day)
+            .order_by(DailyBalance.day.desc())
+            .limit(1)
+        )
+        return closing or 0
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Entry.amount), 0))
+        .where(Entry.account_id == account.id, Entry.value_date <= day)
+    )
+
+
+def lowest_day_end_from(account_id, day):
+    """Return the lowest balance at the end of any date on or after `day` (up to the latest posting)."""
+    lowest = db.session.scalar(
+        sa.select(sa.func.min(DailyBalance.closing))
+        .where(DailyBalance.account_id == account_id, DailyBalance.day >= day)
+    )
+    before = db.session.execute(
+        sa.select(DailyBalance.day, DailyBalance.closing)
+        .where(DailyBalance.account_id == account_id, DailyBalance.day <= day)
+        .order_by(DailyBalance.day.desc())
+        .limit(1)
+    ).first()
+    candidates = [] if lowest is None else [lowest]
+    # The end of `day` itself, when nothing was posted on it, is the latest earlier day-end (or 0).
+    if before is None:
+        candidates.append(0)
+    elif before.day < day:
+        candidates.append(before.closing)
+    return min(candidates)
+
+
+def apply_to_day_ends(account_id, day, amount):
+    """Move every day-end from `day` onwards by `amount`, creating the row for `day` if it has none."""
+    table = DailyBalance.__table__
+    moved = db.session.execute(
+        table.update()
+        .where(table.c.account_id == account_id, table.c.day >= day)
+        .values(closing=table.c.closing + amount)
+        .returning(table.c.day)
+    ).scalars().all()
+    if day in moved:
+        return
+    previous = (
+        sa.select(table.c.closing)
+        .where(table.c.account_id == account_id, table.c.day < day)
+        .order_by(table.c.day.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    db.session.execute(table.insert().values(
+        account_id=account_id, day=day, closing=sa.func.coalesce(previous, 0) + amount))

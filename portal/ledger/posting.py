@@ -1,0 +1,183 @@
+"""Posting transactions: the only code that writes transactions, entries and balances.
+
+Every function validates, locks, re-checks against the locked rows, writes, and records the audit event, all
+in the caller's database transaction. It flushes but never commits: the door (request, command) commits once,
+or rolls back on any error. A LedgerError is raised before anything is written.
+"""
+import sqlalchemy as sa
+
+from portal import audit
+from portal.extensions import db
+from portal.ledger import clock, errors
+from portal.ledger.balances import apply_to_day_ends, lowest_day_end_from
+from portal.ledger.locking import lock_accounts
+from portal.ledger.system import system_account
+from portal.models import AccountStatus, Entry, SystemCode, Transaction, TransactionKind
+from portal.money import format_amount
+
+MAX_DESCRIPTION = 140
+
+
+def deposit(account, amount, *, actor, value_date=None, description=""):
+    """Bring `amount` (minor units, > 0) into a customer account from the outside world."""
+    _require_positive(amount)
+    settlement = system_account(SystemCode.SETTLEMENT, account.currency)
+    return _post(TransactionKind.DEPOSIT, [(account, amount), (settlement, -amount)], actor=actor,
+                 value_date=value_date, description=description)
+
+
+def withdraw(account, amount, *, actor, value_date=None, description=""):
+    """Take `amount` (minor units, > 0) out of a customer account to the outside world."""
+    _require_positive(amount)
+    settlement = system_account(SystemCode.SETTLEMENT, account.currency)
+    return _post(TransactionKind.WITHDRAWAL, [(account, -amount), (settlement, amount)], actor=actor,
+                 value_date=value_date, description=description)
+
+
+def transfer(source, destination, amount, *, actor, value_date=None, description="", subject=None):
+    """Move `amount` (minor units, > 0) from one customer account to another of the same currency."""
+    _require_positive(amount)
+    for account in (source, destination):
+        if not account.is_customer:
+            raise errors.InvalidCounterparty("transfers are between customer accounts")
+    if source.id == destination.id:
+        raise errors.InvalidCounterparty("an account cannot transfer to itself")
+    return _post(TransactionKind.TRANSFER, [(source, -amount), (destination, amount)], actor=actor,
+                 value_date=value_date, description=description, subject=subject or source)
+
+
+def post(account, amount, *, actor, counterparty=None, value_date=None, description=""):
+    """Post a signed amount as seen from `account`, the way the API states it.
+
+    Positive brings money in, negative takes it out. Without a counterparty the other leg is the settlement
+    account; with one it is a transfer, and a counterparty that cannot take part is a validation error
+    (the account itself being closed or frozen is a state refusal).
+    """
+    if amount == 0:
+        raise errors.InvalidAmount("must not be zero")
+    if counterparty is None:
+        if amount > 0:
+            return deposit(account, amount, actor=actor, value_date=value_date, description=description)
+        return withdraw(account, -amount, actor=actor, value_date=value_date, description=description)
+    if counterparty.currency != account.currency:
+        raise errors.CurrencyMismatch(
+            f"the counterparty account is in {counterparty.currency}, this account in {account.currency}")
+    if amount > 0:
+        return transfer(counterparty, account, amount, actor=actor, value_date=value_date,
+                        description=description, subject=account)
+    return transfer(account, counterparty, -amount, actor=actor, value_date=value_date, description=description)
+
+
+def reverse(transaction, *, actor, reason):
+    """Post the mirror image of `transaction` on its value date, so every day-end is as if it never happened."""
+    reason = _require_reason(reason)
+    if transaction.kind == TransactionKind.REVERSAL.value:
+        raise errors.NotReversible()
+    legs = [(entry.account, -entry.amount) for entry in transaction.entries]
+    return _post(TransactionKind.REVERSAL, legs, actor=actor, value_date=transaction.value_date,
+                 description=f"Reversal of {transaction.id}"[:MAX_DESCRIPTION], reason=reason,
+                 reverses=transaction, correction=True, action="transaction.reverse")
+
+
+def adjust(account, amount, *, actor, reason, value_date=None, description=""):
+    """Post a staff adjustment of a signed amount between a customer account and the corrections account."""
+    reason = _require_reason(reason)
+    if amount == 0:
+        raise errors.InvalidAmount("must not be zero")
+    if not account.is_customer:
+        raise errors.ValidationError("adjustments are posted to customer accounts", field="account_id")
+    corrections = system_account(SystemCode.CORRECTIONS, account.currency)
+    return _post(TransactionKind.ADJUSTMENT, [(account, amount), (corrections, -amount)], actor=actor,
+                 value_date=value_date, description=description or "Adjustment", reason=reason,
+                 correction=True, action="transaction.adjust")
+
+
+def _require_positive(amount):
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise errors.InvalidAmount("must be an integer number of minor units")
+    if amount <= 0:
+        raise errors.InvalidAmount("must be greater than zero")
+
+
+def _require_reason(reason):
+    reason = (reason or "").strip()
+    if not reason:
+        raise errors.ReasonRequired()
+    return reason
+
+
+def _post(kind, legs, *, actor, value_date, description, subject=None, reason=None, reverses=None,
+          correction=False, action="transaction.create"):
+    """Write one balanced transaction with the given (account, signed amount) legs."""
+    description = (description or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise errors.ValidationError(f"must be at most {MAX_DESCRIPTION} characters", field="description")
+    if sum(amount for _, amount in legs) != 0 or any(amount == 0 for _, amount in legs):
+        raise errors.InvalidAmount("the legs of a transaction must be non-zero and sum to zero")
+    if len({account.currency for account, _ in legs}) != 1:
+        raise errors.CurrencyMismatch()
+    if len({account.id for account, _ in legs}) != len(legs):
+        raise errors.InvalidCounterparty("an account appears twice in one transaction")
+    today = clock.today()
+    value_date = value_date or today
+    if value_date > today:
+        raise errors.InvalidValueDate("must not be in the future")
+
+    customer_ids = [account.id for account, _ in legs if account.is_customer]
+    locked = lock_accounts(customer_ids)
+    subject = locked.get(getattr(subject, "id", None)) or locked[customer_ids[0]]
+    for account_id in customer_ids:
+        _check_can_post(locked[account_id], value_date, is_subject=account_id == subject.id, correction=correction)
+
+    if reverses is not None:
+        # Checked under the account locks, so two simultaneous reversals cannot both pass.
+        already = db.session.scalar(sa.select(Transaction.id).where(Transaction.reverses_id == reverses.id))
+        if already is not None:
+            raise errors.AlreadyReversed()
+
+    for account_id, amount in ((account.id, amount) for account, amount in legs):
+        if amount < 0 and account_id in locked and lowest_day_end_from(account_id, value_date) + amount < 0:
+            raise errors.InsufficientFunds()
+
+    transaction = Transaction(
+        kind=kind.value, value_date=value_date, booked_at=clock.now(), description=description,
+        created_by_user_id=actor.user_id, created_by_token_id=actor.token_id,
+        reverses_id=reverses.id if reverses is not None else None, reason=reason,
+    )
+    db.session.add(transaction)
+    db.session.flush()
+    db.session.add_all(Entry(transaction_id=transaction.id, account_id=account.id, amount=amount,
+                             value_date=value_date) for account, amount in legs)
+    for account_id in customer_ids:
+        amount = next(amount for account, amount in legs if account.id == account_id)
+        locked[account_id].balance = locked[account_id].balance + amount
+        apply_to_day_ends(account_id, value_date, amount)
+
+    subject_amount = next(amount for account, amount in legs if account.id == subject.id)
+    audit.record(
+        actor, action, object_type="transaction", object_id=transaction.id, subject_user_id=subject.owner_id,
+        reason=reason,
+        changes={
+            "kind": [None, kind.value],
+            "account_id": [None, str(subject.id)],
+            "amount": [None, format_amount(subject_amount, subject.currency)],
+            "currency": [None, subject.currency],
+            "value_date": [None, value_date],
+            "legs": [None, [[str(account.id), format_amount(amount, account.currency)] for account, amount in legs]],
+            **({"reverses": [None, str(reverses.id)]} if reverses is not None else {}),
+        },
+    )
+    db.session.flush()
+    return transaction
+
+
+def _check_can_post(account, value_date, *, is_subject, correction):
+    """Refuse postings a locked account's state or history does not allow."""
+    if account.status == AccountStatus.CLOSED.value:
+        if is_subject:
+            raise errors.AccountClosed()
+        raise errors.InvalidCounterparty("the counterparty account is closed")
+    if account.status == AccountStatus.FROZEN.value and not correction:
+        raise errors.AccountFrozen()
+    if value_date < account.opened_on:
+        raise errors.InvalidValueDate("must not be before the account was opened")

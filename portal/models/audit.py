@@ -1,0 +1,43 @@
+"""The append-only audit log."""
+import datetime as dt
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.models.base import Base, utcnow
+
+OUTCOMES = ("success", "denied", "failed")
+ACTOR_TYPES = ("user", "token", "system", "anonymous")
+
+
+class AuditEvent(Base):
+    """Who did what, when, from where, why, and how it ended. Never updated, never deleted."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        sa.CheckConstraint(f"outcome IN {OUTCOMES!r}", name="outcome_known"),
+        sa.CheckConstraint(f"actor_type IN {ACTOR_TYPES!r}", name="actor_type_known"),
+        sa.Index("ix_audit_events_object", "object_type", "object_id"),
+        sa.Index("ix_audit_events_subject", "subject_user_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor_type: Mapped[str] = mapped_column(sa.String(16))
+    actor_user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    actor_token_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("api_tokens.id"), index=True)
+    ip: Mapped[Optional[str]] = mapped_column(sa.String(45))
+    user_agent: Mapped[Optional[str]] = mapped_column(sa.String(255))
+    request_id: Mapped[Optional[str]] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    object_type: Mapped[Optional[str]] = mapped_column(sa.String(32))
+    object_id: Mapped[Optional[str]] = mapped_column(sa.String(64))
+    # The customer the event concerns (owner of the account or token, or the user acted on), for /activity.
+    subject_user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    changes: Mapped[Optional[dict]]
+    reason: Mapped[Optional[str]] = mapped_column(sa.Text)
+    outcome: Mapped[str] = mapped_column(sa.String(16), default="success")
+
+    def __repr__(self):
+        return f"<AuditEvent {self.id} {self.action} {self.outcome}>"

@@ -1,0 +1,56 @@
+"""Users: customers and operations staff."""
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, utcnow
+
+
+class Role(enum.StrEnum):
+    """A user's single role; every role but `customer` is staff."""
+
+    CUSTOMER = "customer"
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+    @property
+    def is_staff(self):
+        return self is not Role.CUSTOMER
+
+
+ROLE_VALUES = tuple(role.value for role in Role)
+
+
+class User(Base):
+    """A person who logs in: a customer owning accounts, or a member of staff."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint(f"role IN {ROLE_VALUES!r}", name="role_known"),
+        # Emails are stored lower-cased by the domain; this keeps raw SQL honest too.
+        sa.CheckConstraint("email = lower(email)", name="email_lowercase"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(16), default=Role.CUSTOMER.value)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    accounts = relationship("Account", back_populates="owner", viewonly=True)
+
+    @property
+    def role_enum(self):
+        return Role(self.role)
+
+    @property
+    def is_staff(self):
+        return self.role_enum.is_staff
+
+    def __repr__(self):
+        return f"<User {self.id} {self.email} {self.role}>"
