@@ -113,7 +113,7 @@ class TestValueDates:
 
     def test_today_follows_the_bank_time_zone(self, app, monkeypatch):
         # 22:30 UTC on 1 March is already 2 March in Helsinki (UTC+2 in winter).
-        monkeypatch.setattr(clock, "now", lambda: dt.datetime(2026, 3, 1, 22, 30, tzinfo=dt.timezone.utc))
+        monkeypatch.setattr(clock, "now", lambda: dt.datetime(2026, 3, 1, 22, 30, tzinfo=dt.UTC))
         app.config["BANK_TIMEZONE"] = "UTC"
         assert ledger.today() == dt.date(2026, 3, 1)
         app.config["BANK_TIMEZONE"] = "Europe/Helsinki"

@@ -1,0 +1,117 @@
+"""The command-line doors: what they print, what they change, and that they audit as `system`."""
+import re
+import uuid
+
+import sqlalchemy as sa
+
+from portal import identity
+from portal.extensions import db
+from portal.models import Account, ApiToken, AuditEvent, User
+from tests.factories import make_account, make_user
+
+
+def count(model):
+    db.session.expire_all()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def last_event():
+    db.session.expire_all()
+    return db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+
+
+def test_users_create_hashes_the_password_and_audits_as_system(runner):
+    result = runner.invoke(args=["users", "create", "Dana@Example.com", "--name", "Dana", "--role", "operator",
+                                 "--password", "a long enough password"])
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(sa.select(User).where(User.email == "dana@example.com"))
+    assert user.role == "operator" and user.active
+    assert user.password_hash.startswith("$argon2id$")
+    assert identity.verify_password(user.password_hash, "a long enough password")
+    event = last_event()
+    assert (event.action, event.actor_type, event.outcome, event.object_id) == (
+        "user.create", "system", "success", str(user.id))
+    assert "a long enough password" not in str(event.changes)
+
+
+def test_users_create_prompts_for_a_password_when_none_is_given(runner):
+    result = runner.invoke(args=["users", "create", "eve@example.com", "--name", "Eve"],
+                           input="prompted password\nprompted password\n")
+    assert result.exit_code == 0, result.output
+    user = identity.find_user_by_email("eve@example.com")
+    assert identity.verify_password(user.password_hash, "prompted password")
+
+
+def test_users_create_refuses_a_duplicate_email_and_records_the_failure(runner):
+    make_user(email="taken@example.com")
+    users_before = count(User)
+    result = runner.invoke(args=["users", "create", "TAKEN@example.com", "--name", "X", "--password", "x" * 12])
+    assert result.exit_code == 1
+    assert "email: is already in use" in result.output
+    assert count(User) == users_before
+    assert (last_event().action, last_event().outcome) == ("user.create", "failed")
+
+
+def test_accounts_open_prints_only_the_new_account_id(runner):
+    owner = make_user(email="owner@example.com")
+    result = runner.invoke(args=["accounts", "open", "owner@example.com", "--name", "Savings", "--currency", "SEK",
+                                 "--opened-on", "2026-01-15"])
+    assert result.exit_code == 0, result.output
+    account = db.session.get(Account, uuid.UUID(result.output.strip()))
+    assert (account.owner_id, account.name, account.currency, str(account.opened_on)) == (
+        owner.id, "Savings", "SEK", "2026-01-15")
+    assert (last_event().action, last_event().actor_type) == ("account.open", "system")
+
+
+def test_accounts_open_for_an_unknown_email_fails_and_opens_nothing(runner):
+    before = count(Account)
+    result = runner.invoke(args=["accounts", "open", "nobody@example.com", "--name", "X"])
+    assert result.exit_code == 1 and "no user with email" in result.output
+    assert count(Account) == before
+
+
+def test_tokens_issue_prints_only_a_working_token_and_stores_only_its_hash(runner):
+    owner = make_user(email="owner@example.com")
+    first, second = make_account(owner), make_account(owner)
+    result = runner.invoke(args=["tokens", "issue", "owner@example.com", "--scope", "accounts:read",
+                                 "--scope", "transactions:read", "--account", str(first.id),
+                                 "--account", second.number, "--name", "Budget app", "--expires-in-days", "30"])
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip()
+    assert secret.startswith("pt_") and len(secret) >= 3 + 43 and "\n" not in secret
+    token = identity.authenticate_token(secret)
+    assert token.name == "Budget app"
+    assert token.scope_set == {"accounts:read", "transactions:read"}
+    assert {a.id for a in token.accounts} == {first.id, second.id}
+    assert token.token_hash == identity.hash_secret(secret) and secret not in token.token_hash
+    assert token.expires_at is not None
+    assert secret not in str(last_event().changes)
+
+
+def test_tokens_issue_refuses_another_customers_account(runner):
+    make_user(email="owner@example.com")
+    stranger_account = make_account()
+    result = runner.invoke(args=["tokens", "issue", "owner@example.com", "--scope", "accounts:read",
+                                 "--account", str(stranger_account.id)])
+    assert result.exit_code == 1 and "accounts: must be accounts of this customer" in result.output
+    assert count(ApiToken) == 0
+
+
+def test_demo_load_then_ledger_check_is_clean_and_a_second_load_changes_nothing(runner):
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    assert "alice@example.com" in result.output and "operator@example.com" in result.output
+    secret = re.search(r"pt_[A-Za-z0-9_-]{43}", result.output).group()
+    assert identity.authenticate_token(secret) is not None
+    roles = set(db.session.scalars(sa.select(User.role)))
+    assert roles == {"customer", "viewer", "operator", "admin"}
+    counts = (count(User), count(Account), count(AuditEvent))
+    assert counts[1] > 3
+
+    check = runner.invoke(args=["ledger", "check"])
+    assert check.exit_code == 0, check.output
+    assert check.output.startswith("ledger check: OK")
+
+    again = runner.invoke(args=["demo", "load"])
+    assert again.exit_code == 0 and "already loaded" in again.output
+    assert (count(User), count(Account), count(AuditEvent)) == counts
