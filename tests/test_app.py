@@ -1,0 +1,66 @@
+"""The application shell: configuration, health probes."""
+import pytest
+
+from portal import create_app
+from portal.config import ConfigError, load_config
+
+
+def test_healthz_answers_without_touching_the_database(tmp_path):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readyz_is_ok_when_the_database_answers(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json()["database"] == "ok"
+
+
+def test_readyz_is_503_when_the_database_is_unreachable():
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+                      "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 1}}})
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "database": "unreachable"}
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app()
+
+
+def test_production_starts_with_a_secret_key_and_secure_cookies(monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
+    assert not app.debug and not app.testing
+
+
+def test_development_and_testing_start_without_a_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    for name in ("development", "testing"):
+        config = load_config(name)
+        config.validate()
+        assert len(config.SECRET_KEY) >= 32
+
+
+def test_an_unknown_bank_time_zone_is_refused(monkeypatch):
+    monkeypatch.setenv("BANK_TIMEZONE", "Mars/Olympus_Mons")
+    with pytest.raises(ConfigError, match="BANK_TIMEZONE"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_an_unknown_environment_name_is_refused(monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "staging-ish")
+    with pytest.raises(ConfigError, match="PORTAL_ENV"):
+        create_app()
+
+
+def test_plain_postgresql_urls_use_psycopg_3(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example:5432/bank")
+    assert load_config("production").SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@db.example:5432/bank"

@@ -1,0 +1,97 @@
+"""Users and API tokens in the domain: hashing, issuing, the states in which a token stops working."""
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from portal import identity, ledger
+from portal.extensions import db
+from portal.ledger import clock
+from portal.models import ApiToken, AuditEvent, Role
+from tests.factories import PASSWORD, SYSTEM, make_account, make_user
+
+
+def issue(owner, accounts, **kwargs):
+    token, secret = identity.issue_token(owner, name="App", scopes=["accounts:read"], accounts=accounts,
+                                         actor=SYSTEM, **kwargs)
+    db.session.commit()
+    return token, secret
+
+
+def test_passwords_are_hashed_with_argon2id_and_verified(app):
+    user = make_user()
+    assert user.password_hash.startswith("$argon2id$")
+    assert identity.verify_password(user.password_hash, PASSWORD)
+    assert not identity.verify_password(user.password_hash, PASSWORD + "x")
+    assert not identity.verify_password(None, PASSWORD)
+
+
+def test_emails_are_unique_whatever_their_case(app):
+    make_user(email="Mixed.Case@Example.com")
+    assert identity.find_user_by_email("mixed.case@example.COM").email == "mixed.case@example.com"
+    with pytest.raises(ledger.ValidationError, match="already in use"):
+        make_user(email="MIXED.case@example.com")
+
+
+def test_token_secret_is_shown_once_and_stored_only_as_its_hash(app):
+    owner = make_user()
+    token, secret = issue(owner, [make_account(owner)])
+    assert secret.startswith("pt_") and len(secret) >= 46
+    assert token.prefix == secret[:10]
+    stored = db.session.execute(sa.select(ApiToken.__table__)).one()._asdict()
+    assert secret not in str(stored)
+    assert identity.authenticate_token(secret).id == token.id
+    event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "token.create"))
+    assert secret not in str(event.changes) and token.token_hash not in str(event.changes)
+
+
+def test_token_stops_working_when_revoked(app):
+    owner = make_user()
+    token, secret = issue(owner, [make_account(owner)])
+    identity.revoke_token(token, actor=SYSTEM)
+    db.session.commit()
+    assert identity.authenticate_token(secret) is None
+    assert token.status(clock.now()) == "revoked"
+
+
+def test_token_stops_working_when_expired(app, monkeypatch):
+    owner = make_user()
+    token, secret = issue(owner, [make_account(owner)], expires_at=clock.now() + dt.timedelta(hours=1))
+    assert identity.authenticate_token(secret) is not None
+    later = clock.now() + dt.timedelta(hours=2)
+    monkeypatch.setattr(clock, "now", lambda: later)
+    assert identity.authenticate_token(secret) is None
+    assert token.status(later) == "expired"
+
+
+def test_token_stops_working_when_its_owner_is_deactivated(app):
+    owner = make_user()
+    _, secret = issue(owner, [make_account(owner)])
+    owner.active = False
+    db.session.commit()
+    assert identity.authenticate_token(secret) is None
+
+
+@pytest.mark.parametrize("secret", ["", "pt_", "pt_unknown", "Bearer pt_x", "x" * 300])
+def test_unknown_or_malformed_secrets_find_nothing(app, secret):
+    owner = make_user()
+    issue(owner, [make_account(owner)])
+    assert identity.authenticate_token(secret) is None
+
+
+def test_tokens_need_a_scope_an_own_account_and_a_future_expiry(app):
+    owner, staff = make_user(), make_user(role=Role.VIEWER)
+    own, foreign = make_account(owner), make_account()
+    cases = [
+        dict(user=owner, scopes=[], accounts=[own]),
+        dict(user=owner, scopes=["accounts:write"], accounts=[own]),
+        dict(user=owner, scopes=["accounts:read"], accounts=[]),
+        dict(user=owner, scopes=["accounts:read"], accounts=[foreign]),
+        dict(user=owner, scopes=["accounts:read"], accounts=[own], expires_at=clock.now()),
+        dict(user=staff, scopes=["accounts:read"], accounts=[own]),
+    ]
+    for case in cases:
+        with pytest.raises(ledger.ValidationError):
+            identity.issue_token(case.pop("user"), name="App", actor=SYSTEM, **case)
+        db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
