@@ -1,0 +1,47 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a step they use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run test lint install install-dev migrate demo clean
+
+run: install migrate demo  ## serve the app with demo data on http://127.0.0.1:5000
+	PORTAL_ENV=$${PORTAL_ENV:-development} $(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install-dev lint  ## lint, then the whole suite (also on PostgreSQL when TEST_DATABASE_URL is set)
+	$(BIN)/pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+install: $(VENV)/.runtime-installed
+install-dev: $(VENV)/.dev-installed
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+migrate: install
+	$(FLASK) db upgrade
+
+# Loads the demo data once; later runs print the logins and token saved the first time (instance/ is not
+# committed).
+demo: install
+	@mkdir -p instance
+	@$(FLASK) demo load > instance/demo-load.out
+	@if grep -q "already loaded" instance/demo-load.out; then \
+		cat instance/demo.txt 2>/dev/null || cat instance/demo-load.out; \
+	else mv instance/demo-load.out instance/demo.txt; cat instance/demo.txt; fi
+	@rm -f instance/demo-load.out
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis
