@@ -6,7 +6,7 @@ from dotenv import load_dotenv
 from flask import Flask
 
 from portal.config import load_config
-from portal.extensions import db, migrate
+from portal.extensions import db, limiter, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,6 +25,7 @@ def create_app(config=None):
     app.config.from_mapping(settings.as_dict())
     register_logging(app)
     register_extensions(app)
+    register_request_hooks(app)
     register_blueprints(app)
     register_commands(app)
     return app
@@ -40,16 +41,24 @@ def register_extensions(app):
         Path(app.instance_path).mkdir(exist_ok=True)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    limiter.init_app(app)
     from portal.database import configure_engine
 
     with app.app_context():
         configure_engine(db.engine)
 
 
+def register_request_hooks(app):
+    from portal import observability
+
+    observability.init_app(app)
+
+
 def register_blueprints(app):
-    from portal import health
+    from portal import api, health
 
     app.register_blueprint(health.bp)
+    api.init_app(app)
 
 
 def register_commands(app):

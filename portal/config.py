@@ -40,6 +40,8 @@ class Config:
         self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "120/minute")
         self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10/minute")
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+        self.RESTX_MASK_SWAGGER = False  # no X-Fields header: responses are fixed shapes
+        self.RESTX_ERROR_404_HELP = False
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO").upper()
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

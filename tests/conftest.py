@@ -81,9 +81,12 @@ def _database_url(backend, request, tmp_path):
     return f"sqlite:///{path}"
 
 
-def _make_app(url, **overrides):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, **overrides})
-    return app
+def _make_app(url):
+    overrides = {"SQLALCHEMY_DATABASE_URI": url}
+    if url.startswith("postgresql"):
+        # Room for the concurrency tests' threads to each hold a connection at once.
+        overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "pool_size": 30}
+    return create_app(overrides)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -120,3 +123,15 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run tests marked postgres_only on the PostgreSQL backend alone (deselected, not skipped, on SQLite)."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_sqlite = callspec is not None and callspec.params.get("backend") == "sqlite"
+        (drop if on_sqlite and item.get_closest_marker("postgres_only") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -5,7 +5,6 @@ Every scenario releases its threads together through a barrier, so the postings 
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import sqlalchemy as sa
 
 from portal import ledger
@@ -15,13 +14,6 @@ from portal.models import Account, DailyBalance, Transaction
 from tests.factories import SYSTEM, make_account, refresh
 
 THREADS = 16
-
-
-@pytest.fixture
-def pg_app(pg_app):
-    # One connection per thread, so the threads contend in the database and not in the pool.
-    pg_app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": THREADS + 4}
-    return pg_app
 
 
 def run_together(app, count, work):

@@ -65,16 +65,31 @@ def revoke_token(token, *, actor, reason=None):
     return token
 
 
-def authenticate_token(secret, *, now=None):
-    """Return the usable token for `secret`, or None: unknown, revoked, expired, or its owner deactivated.
+def find_token(secret):
+    """Return the token whose secret this is, in whatever state, or None.
 
     The lookup is by hash through a unique index, so response time does not depend on how much of the
     secret an attacker guessed right.
     """
     if not secret or not secret.startswith(SECRET_PREFIX) or len(secret) > 200:
         return None
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
-    if token is None or token.status(now or clock.now()) != "active" or not token.user.active:
+    return db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
+
+
+def token_problem(token, now=None):
+    """Why `token` cannot be used now (`revoked`, `expired`, `owner_inactive`), or None if it can."""
+    status = token.status(now or clock.now())
+    if status != "active":
+        return status
+    if not token.user.active:
+        return "owner_inactive"
+    return None
+
+
+def authenticate_token(secret, *, now=None):
+    """Return the usable token for `secret`, or None: unknown, revoked, expired, or its owner deactivated."""
+    token = find_token(secret)
+    if token is None or token_problem(token, now) is not None:
         return None
     return token
 

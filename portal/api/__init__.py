@@ -1,0 +1,70 @@
+"""The public REST API at /api/v1 (Flask-RESTX): one namespace per resource module."""
+import hashlib
+
+from flask import Blueprint, current_app, request
+from flask_restx import Api
+
+from portal.api import accounts, transactions
+from portal.api.errors import error_response
+from portal.extensions import limiter
+
+PREFIX = "/api/v1"
+
+
+class PortalApi(Api):
+    """Flask-RESTX's Api, with every error of its routes answered in the one envelope."""
+
+    def handle_error(self, e):
+        return error_response(e)
+
+
+def rate_limit_key():
+    """Per token: the limit follows the credential, whichever address it comes from."""
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and secret.strip():
+        return "token:" + hashlib.sha256(secret.strip().encode()).hexdigest()[:32]
+    return "address:" + (request.remote_addr or "unknown")
+
+
+def api_rate_limit():
+    """The per-token limit, read from the running app's configuration (API_RATE_LIMIT)."""
+    return current_app.config["API_RATE_LIMIT"]
+
+
+# One decorator object for every app this process creates: Flask-Limiter's limiter is shared, and an equal
+# limit registered again is the same entry rather than a second counter for the same requests.
+api_limit = limiter.limit(api_rate_limit, key_func=rate_limit_key)
+
+
+def create_blueprint():
+    """Build the blueprint and its Api (a fresh pair per app, so create_app can run twice in one process)."""
+    bp = Blueprint("api", __name__, url_prefix=PREFIX)
+    api = PortalApi(
+        bp,
+        version="1.0",
+        title="Ledger portal API",
+        description="Balances, balance at a date, transactions and posting, for apps a customer trusts. "
+                    "Authenticate with `Authorization: Bearer <token>`; amounts are decimal strings.",
+        doc="/docs",
+        authorizations={"bearer": {"type": "apiKey", "in": "header", "name": "Authorization",
+                                   "description": "`Bearer <token>`, a token the customer issued"}},
+        security="bearer",
+        catch_all_404s=True,
+    )
+    api.add_namespace(accounts.ns)
+    api.add_namespace(transactions.ns)
+    api_limit(bp)
+    return bp
+
+
+def init_app(app):
+    """Register the API, and answer unknown routes and methods under its prefix with the envelope too."""
+    app.register_blueprint(create_blueprint())
+
+    def api_or_default(error):
+        if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
+            return error_response(error)
+        return error
+
+    for status in (404, 405):
+        app.register_error_handler(status, api_or_default)

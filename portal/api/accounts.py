@@ -1,0 +1,91 @@
+"""`/accounts`: the accounts granted to the token, and their balances (now or at the end of a date)."""
+import sqlalchemy as sa
+from flask import g
+from flask_restx import Namespace, Resource
+
+from portal import ledger
+from portal.api.auth import granted_account, require_scope
+from portal.api.docs import documented, nullable
+from portal.api.params import query_date, validation_error
+from portal.api.presenters import account_json
+from portal.extensions import db
+from portal.models import Account, Scope, api_token_accounts
+from portal.money import format_amount
+
+ns = Namespace("accounts", description="Accounts granted to the token, and their balances", path="/accounts")
+
+account_model = ns.schema_model("Account", {
+    "type": "object",
+    "required": ["id", "number", "name", "currency", "status", "balance", "opened_on"],
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "number": {"type": "string", "example": "FI2142420000000001"},
+        "name": {"type": "string"},
+        "currency": {"type": "string", "example": "EUR"},
+        "status": {"type": "string", "enum": ["active", "frozen", "closed"]},
+        "balance": {"type": "string", "example": "125.40", "description": "decimal string"},
+        "opened_on": {"type": "string", "format": "date"},
+    },
+})
+account_list_model = ns.schema_model("AccountList", {
+    "type": "object", "required": ["data"],
+    "properties": {"data": {"type": "array", "items": {"$ref": "#/definitions/Account"}}},
+})
+balance_model = ns.schema_model("Balance", {
+    "type": "object",
+    "required": ["account_id", "currency", "balance", "date"],
+    "properties": {
+        "account_id": {"type": "string", "format": "uuid"},
+        "currency": {"type": "string"},
+        "balance": {"type": "string", "example": "125.40"},
+        "date": nullable({"type": "string", "format": "date",
+                          "description": "the date asked for, or null for the current balance"}),
+    },
+})
+
+
+@ns.route("")
+class AccountList(Resource):
+    @documented(ns, 200, account_list_model, errors=(401, 403))
+    @require_scope(Scope.ACCOUNTS_READ)
+    def get(self):
+        """List the accounts granted to the token."""
+        accounts = db.session.scalars(
+            sa.select(Account)
+            .join(api_token_accounts, api_token_accounts.c.account_id == Account.id)
+            .where(api_token_accounts.c.token_id == g.api_token.id, Account.owner_id == g.api_token.user_id,
+                   Account.kind == "customer")
+            .order_by(Account.opened_on, Account.number)
+        )
+        return {"data": [account_json(account) for account in accounts]}
+
+
+@ns.route("/<uuid:account_id>")
+@ns.param("account_id", "The account's id", _in="path", type="string", format="uuid")
+class AccountDetail(Resource):
+    @documented(ns, 200, account_model, errors=(401, 403, 404))
+    @require_scope(Scope.ACCOUNTS_READ)
+    def get(self, account_id):
+        """Show one account."""
+        return account_json(granted_account(g.api_token, account_id))
+
+
+@ns.route("/<uuid:account_id>/balance")
+@ns.param("account_id", "The account's id", _in="path", type="string", format="uuid")
+class AccountBalance(Resource):
+    @ns.param("date", "YYYY-MM-DD: the balance at the end of this date (in the bank's time zone)",
+              _in="query", type="string", format="date")
+    @documented(ns, 200, balance_model, errors=(400, 401, 403, 404))
+    @require_scope(Scope.ACCOUNTS_READ)
+    def get(self, account_id):
+        """Show the account's current balance, or its balance at the end of a date."""
+        account = granted_account(g.api_token, account_id)
+        day = query_date("date")
+        if day is None:
+            balance = account.balance
+        elif day > ledger.today():
+            raise validation_error({"date": "must not be in the future"})
+        else:
+            balance = ledger.balance_at(account, day)
+        return {"account_id": str(account.id), "currency": account.currency,
+                "balance": format_amount(balance, account.currency), "date": day.isoformat() if day else None}

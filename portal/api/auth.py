@@ -1,0 +1,90 @@
+"""Bearer-token authentication, scopes and account grants for the API."""
+import datetime as dt
+import functools
+
+import sqlalchemy as sa
+from flask import g, request
+
+from portal import audit, identity
+from portal.api.errors import ApiError, not_found
+from portal.extensions import db
+from portal.ledger import clock
+from portal.models import Account, ApiToken, api_token_accounts
+from portal.observability import client_ip, request_actor
+
+# last_used_at/last_used_ip are written at most this often per token, so reads do not each cost a write.
+TOUCH_INTERVAL = dt.timedelta(minutes=1)
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="api"'}
+
+
+def _unauthorized(reason, token=None):
+    actor = request_actor(token=token) if token is not None else request_actor()
+    audit.record_separately(actor, "api.unauthorized", object_type="request", object_id=request.path[:64],
+                            subject_user_id=token.user_id if token is not None else None, reason=reason,
+                            outcome="denied")
+    return ApiError(401, "unauthorized", "A valid bearer token is required.", headers=UNAUTHORIZED_HEADERS)
+
+
+def authenticate():
+    """Return the request's usable token, or raise 401 (and audit the refusal)."""
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        raise _unauthorized("missing or malformed Authorization header")
+    token = identity.find_token(secret)
+    if token is None:
+        raise _unauthorized("unknown token")
+    problem = identity.token_problem(token)
+    if problem is not None:
+        raise _unauthorized(f"token {problem}", token)
+    g.api_token = token
+    g.actor = request_actor(token=token)
+    _touch(token)
+    return token
+
+
+def _touch(token):
+    now, ip = clock.now(), client_ip()
+    if token.last_used_at is not None and now - token.last_used_at < TOUCH_INTERVAL and token.last_used_ip == ip:
+        return
+    db.session.execute(sa.update(ApiToken).where(ApiToken.id == token.id)
+                       .values(last_used_at=now, last_used_ip=ip))
+    db.session.commit()
+
+
+def require_scope(scope):
+    """Decorate a resource method: a usable token with `scope`, or 401/403 (audited)."""
+    def decorator(method):
+        @functools.wraps(method)
+        def wrapper(*args, **kwargs):
+            token = authenticate()
+            if scope not in token.scope_set:
+                raise forbidden(token, f"the token lacks the {scope} scope")
+            return method(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def forbidden(token, reason):
+    """Audit a refusal for lack of permission and return the 403 to raise."""
+    audit.record_separately(g.actor, "api.forbidden", object_type="request", object_id=request.path[:64],
+                            subject_user_id=token.user_id, reason=reason, outcome="denied")
+    return ApiError(403, "forbidden", f"Forbidden: {reason}.")
+
+
+def granted_account_or_none(token, account_id):
+    """Return the account if it is in the token's grant and still its owner's, else None."""
+    return db.session.scalar(
+        sa.select(Account)
+        .join(api_token_accounts, api_token_accounts.c.account_id == Account.id)
+        .where(api_token_accounts.c.token_id == token.id, Account.id == account_id,
+               Account.owner_id == token.user_id, Account.kind == "customer")
+    )
+
+
+def granted_account(token, account_id):
+    """Return the granted account, or raise 404 whether it does not exist or is not granted (never say which)."""
+    account = granted_account_or_none(token, account_id)
+    if account is None:
+        raise not_found("account")
+    return account

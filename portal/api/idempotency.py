@@ -1,0 +1,75 @@
+"""Idempotency-Key on POST: a repeat replays the first successful response; a different request is refused.
+
+The key row is claimed inside the posting's own database transaction, before the posting, so:
+- success commits the key, its fingerprint and the response together;
+- a refusal rolls all of it back (only successful results are remembered);
+- a concurrent repeat blocks on the key's primary key until the first commits, then finds the row and
+  replays it (PostgreSQL); on SQLite the write lock taken up front serialises them the same way.
+Keys are kept (at least 24 hours; nothing purges them yet).
+"""
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from portal.api.errors import ApiError, validation_error
+from portal.extensions import db
+from portal.models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    body: dict
+
+
+def parse_key(value):
+    """Return the key, None without one; refuse one that is not 1-255 printable ASCII characters."""
+    if value is None:
+        return None
+    if not _KEY.match(value) or not value.strip():
+        raise validation_error({HEADER: "must be 1 to 255 printable ASCII characters"})
+    return value
+
+
+def fingerprint(*parts):
+    """A digest of what makes two requests "the same": path parameters and the parsed JSON body."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def claim(user_id, key, print_):
+    """Claim `key` for this request; return a Replay if it was used before by the same request.
+
+    Raise 409 idempotency_conflict if it was used by a different one.
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    claimed = db.session.execute(
+        insert(IdempotencyKey).values(user_id=user_id, key=key, fingerprint=print_)
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(IdempotencyKey.key)
+    ).first()
+    if claimed is not None:
+        return None
+    existing = db.session.execute(
+        sa.select(IdempotencyKey.fingerprint, IdempotencyKey.status_code, IdempotencyKey.response_body)
+        .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+    ).one()
+    if existing.fingerprint != print_ or existing.status_code is None:
+        raise ApiError(409, "idempotency_conflict",
+                       "This Idempotency-Key was already used for a different request.")
+    return Replay(existing.status_code, json.loads(existing.response_body))
+
+
+def remember(user_id, key, status, body):
+    """Store the response of the request that claimed `key`, in its transaction."""
+    db.session.execute(
+        sa.update(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+        .values(status_code=status, response_body=json.dumps(body))
+    )

@@ -1,0 +1,192 @@
+"""`/accounts/{id}/transactions`: an account's history, one transaction, and posting new ones."""
+import base64
+import binascii
+
+from flask import g, request, url_for
+from flask_restx import Namespace, Resource
+
+from portal import audit, ledger
+from portal.api import idempotency
+from portal.api.auth import forbidden, granted_account, granted_account_or_none, require_scope
+from portal.api.docs import documented, nullable
+from portal.api.errors import ApiError, from_ledger_error, not_found, validation_error
+from portal.api.params import json_object, parse_date, parse_uuid, query_date, query_int
+from portal.api.presenters import transaction_json
+from portal.extensions import db
+from portal.ledger import history
+from portal.models import Account, AccountKind, Scope
+from portal.money import AmountError, parse_amount
+
+ns = Namespace("transactions", description="An account's transactions, and posting new ones",
+               path="/accounts/<uuid:account_id>/transactions")
+
+POST_FIELDS = ("amount", "description", "value_date", "counterparty_account_id")
+KINDS = ["deposit", "withdrawal", "transfer", "reversal", "adjustment"]
+
+transaction_model = ns.schema_model("Transaction", {
+    "type": "object",
+    "required": ["id", "account_id", "amount", "currency", "description", "value_date", "booked_at", "kind",
+                 "counterparty_account_id", "reverses", "reversed_by"],
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "account_id": {"type": "string", "format": "uuid"},
+        "amount": {"type": "string", "example": "-25.00", "description": "signed, from this account's side"},
+        "currency": {"type": "string", "example": "EUR"},
+        "description": {"type": "string", "maxLength": 140},
+        "value_date": {"type": "string", "format": "date"},
+        "booked_at": {"type": "string", "format": "date-time"},
+        "kind": {"type": "string", "enum": KINDS},
+        "counterparty_account_id": nullable({"type": "string", "format": "uuid",
+                                             "description": "the other customer account of a transfer"}),
+        "reverses": nullable({"type": "string", "format": "uuid"}),
+        "reversed_by": nullable({"type": "string", "format": "uuid"}),
+    },
+})
+transaction_page_model = ns.schema_model("TransactionPage", {
+    "type": "object", "required": ["data", "next_cursor"],
+    "properties": {
+        "data": {"type": "array", "items": {"$ref": "#/definitions/Transaction"}},
+        "next_cursor": nullable({"type": "string", "description": "pass as `cursor` for the next page"}),
+    },
+})
+new_transaction_model = ns.schema_model("NewTransaction", {
+    "type": "object",
+    "required": ["amount"],
+    "additionalProperties": False,
+    "properties": {
+        "amount": {"type": "string", "pattern": r"^[+-]?[0-9]{1,13}(\.[0-9]+)?$", "example": "-25.00",
+                   "description": "positive brings money in, negative takes it out; never zero"},
+        "description": {"type": "string", "maxLength": 140},
+        "value_date": {"type": "string", "format": "date", "description": "defaults to today; never future"},
+        "counterparty_account_id": {"type": "string", "format": "uuid",
+                                    "description": "makes it a transfer with that customer account"},
+    },
+})
+
+
+def encode_cursor(position):
+    raw = f"{position.value_date.isoformat()}.{position.entry_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor):
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        day, entry_id = text.split(".")
+        return history.Position(parse_date(day, "cursor"), int(entry_id))
+    except (ValueError, binascii.Error, UnicodeDecodeError, ApiError):
+        raise validation_error({"cursor": "is not a cursor this API returned"}) from None
+
+
+@ns.route("")
+@ns.param("account_id", "The account's id", _in="path", type="string", format="uuid")
+class TransactionList(Resource):
+    @ns.param("from", "YYYY-MM-DD: earliest value date (inclusive)", _in="query", type="string", format="date")
+    @ns.param("to", "YYYY-MM-DD: latest value date (inclusive)", _in="query", type="string", format="date")
+    @ns.param("limit", "page size, 1-100 (default 25)", _in="query", type="integer", minimum=1, maximum=100)
+    @ns.param("cursor", "next_cursor of the previous page", _in="query", type="string")
+    @documented(ns, 200, transaction_page_model, errors=(400, 401, 403, 404))
+    @require_scope(Scope.TRANSACTIONS_READ)
+    def get(self, account_id):
+        """List the account's transactions, newest value date first."""
+        account = granted_account(g.api_token, account_id)
+        date_from, date_to = query_date("from"), query_date("to")
+        if date_from and date_to and date_from > date_to:
+            raise validation_error({"from": "must not be after `to`"})
+        limit = query_int("limit", default=25, low=1, high=100)
+        cursor = request.args.get("cursor")
+        after = decode_cursor(cursor) if cursor else None
+        lines = history.account_history(account, after=after, date_from=date_from, date_to=date_to,
+                                        limit=limit + 1)
+        more = len(lines) > limit
+        lines = lines[:limit]
+        return {"data": [transaction_json(line) for line in lines],
+                "next_cursor": encode_cursor(history.position_of(lines[-1])) if more else None}
+
+    @ns.expect(new_transaction_model)
+    @ns.param(idempotency.HEADER, "Optional: a repeat with the same key and body replays the first response",
+              _in="header", type="string")
+    @documented(ns, 201, transaction_model, errors=(400, 401, 403, 404, 409), description="Created",
+                headers={"Location": {"type": "string", "description": "the new transaction"}})
+    @require_scope(Scope.TRANSACTIONS_WRITE)
+    def post(self, account_id):
+        """Post a deposit, withdrawal or transfer on the account."""
+        token = g.api_token
+        account = granted_account(token, account_id)
+        key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
+        body = json_object(POST_FIELDS)
+        posting = _parse_posting(body, account)
+        if posting["counterparty"] is not None and posting["amount"] > 0 and granted_account_or_none(
+                token, posting["counterparty"].id) is None:
+            raise forbidden(token, "pulling money from an account needs transactions:write on that account")
+
+        if key is not None:
+            replay = idempotency.claim(token.user_id, key, idempotency.fingerprint(str(account.id), body))
+            if replay is not None:
+                return replay.body, replay.status, {"Idempotent-Replayed": "true",
+                                                    "Location": _location(account.id, replay.body["id"])}
+        try:
+            transaction = ledger.post(account, posting["amount"], actor=g.actor,
+                                      counterparty=posting["counterparty"], value_date=posting["value_date"],
+                                      description=posting["description"])
+        except ledger.LedgerError as exc:
+            outcome = "failed" if isinstance(exc, ledger.ValidationError) else "denied"
+            audit.record_separately(g.actor, "transaction.create", object_type="account", object_id=account.id,
+                                    subject_user_id=account.owner_id, outcome=outcome,
+                                    reason=f"{exc.code}: {exc.message}")
+            raise from_ledger_error(exc) from None
+        result = transaction_json(history.account_transaction(account, transaction.id))
+        if key is not None:
+            idempotency.remember(token.user_id, key, 201, result)
+        db.session.commit()
+        return result, 201, {"Location": _location(account.id, result["id"])}
+
+
+def _location(account_id, transaction_id):
+    return url_for("api.transactions_transaction_detail", account_id=account_id, transaction_id=transaction_id)
+
+
+def _parse_posting(body, account):
+    """Turn the POST body into domain arguments; the rules about them are the ledger's to apply."""
+    errors = {}
+    amount = None
+    if "amount" not in body:
+        errors["amount"] = "is required"
+    else:
+        try:
+            amount = parse_amount(body["amount"], account.currency)
+        except AmountError as exc:
+            errors["amount"] = str(exc)
+    description = body.get("description", "")
+    if not isinstance(description, str):
+        errors["description"] = "must be a string"
+    value_date = None
+    if body.get("value_date") is not None:
+        try:
+            value_date = parse_date(body["value_date"], "value_date")
+        except ApiError as exc:
+            errors.update(exc.errors)
+    counterparty = None
+    if body.get("counterparty_account_id") is not None:
+        counterparty_id = parse_uuid(body["counterparty_account_id"])
+        counterparty = db.session.get(Account, counterparty_id) if counterparty_id else None
+        if counterparty is None or counterparty.kind != AccountKind.CUSTOMER.value:
+            errors["counterparty_account_id"] = "is not a known account"
+    if errors:
+        raise validation_error(errors)
+    return {"amount": amount, "description": description, "value_date": value_date, "counterparty": counterparty}
+
+
+@ns.route("/<uuid:transaction_id>", endpoint="transactions_transaction_detail")
+@ns.param("account_id", "The account's id", _in="path", type="string", format="uuid")
+@ns.param("transaction_id", "The transaction's id", _in="path", type="string", format="uuid")
+class TransactionDetail(Resource):
+    @documented(ns, 200, transaction_model, errors=(401, 403, 404))
+    @require_scope(Scope.TRANSACTIONS_READ)
+    def get(self, account_id, transaction_id):
+        """Show one transaction, as seen from the account."""
+        account = granted_account(g.api_token, account_id)
+        line = history.account_transaction(account, transaction_id)
+        if line is None:
+            raise not_found("transaction")
+        return transaction_json(line)

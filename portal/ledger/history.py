@@ -1,0 +1,95 @@
+"""Reading an account's history: its transactions as seen from that account, newest value date first."""
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from portal.extensions import db
+from portal.models import Account, Entry, Transaction
+
+
+@dataclass(frozen=True)
+class Line:
+    """One transaction from one account's side: its entry there, and what the doors show about it."""
+
+    entry_id: int
+    transaction_id: uuid.UUID
+    account_id: uuid.UUID
+    amount: int
+    currency: str
+    description: str
+    value_date: dt.date
+    booked_at: dt.datetime
+    kind: str
+    counterparty_account_id: Optional[uuid.UUID]
+    reverses: Optional[uuid.UUID]
+    reversed_by: Optional[uuid.UUID]
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page ended, in the history's order (value date, then entry id, both descending)."""
+
+    value_date: dt.date
+    entry_id: int
+
+
+def _lines_query(account):
+    other, other_account = aliased(Entry), aliased(Account)
+    reversal = aliased(Transaction)
+    # The other customer leg of a transfer (system legs are not a counterparty anyone can address).
+    counterparty = (
+        sa.select(other.account_id)
+        .join(other_account, other_account.id == other.account_id)
+        .where(other.transaction_id == Entry.transaction_id, other.account_id != Entry.account_id,
+               other_account.kind == "customer")
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(
+            Entry.id, Entry.transaction_id, Entry.account_id, Entry.amount, Transaction.description,
+            Entry.value_date, Transaction.booked_at, Transaction.kind, counterparty.label("counterparty"),
+            Transaction.reverses_id, reversal.id.label("reversed_by"),
+        )
+        .join(Transaction, Transaction.id == Entry.transaction_id)
+        .outerjoin(reversal, reversal.reverses_id == Transaction.id)
+        .where(Entry.account_id == account.id)
+    )
+
+
+def _line(row, currency):
+    return Line(entry_id=row[0], transaction_id=row[1], account_id=row[2], amount=row[3], currency=currency,
+                description=row[4], value_date=row[5], booked_at=row[6], kind=row[7],
+                counterparty_account_id=row[8], reverses=row[9], reversed_by=row[10])
+
+
+def account_history(account, *, after=None, date_from=None, date_to=None, limit=25):
+    """Return up to `limit` lines older than `after` (a Position), within the inclusive value-date range.
+
+    Keyset pagination on the (account_id, value_date, id) index: every page costs the same, and a posting
+    that arrives between two pages is neither skipped nor shown twice among the rows that were already there.
+    """
+    query = _lines_query(account)
+    if date_from is not None:
+        query = query.where(Entry.value_date >= date_from)
+    if date_to is not None:
+        query = query.where(Entry.value_date <= date_to)
+    if after is not None:
+        query = query.where(sa.or_(Entry.value_date < after.value_date,
+                                   sa.and_(Entry.value_date == after.value_date, Entry.id < after.entry_id)))
+    query = query.order_by(Entry.value_date.desc(), Entry.id.desc()).limit(limit)
+    return [_line(row, account.currency) for row in db.session.execute(query)]
+
+
+def account_transaction(account, transaction_id):
+    """Return the line of `transaction_id` on `account`, or None if the transaction has no entry there."""
+    row = db.session.execute(_lines_query(account).where(Entry.transaction_id == transaction_id)).first()
+    return None if row is None else _line(row, account.currency)
+
+
+def position_of(line):
+    return Position(line.value_date, line.entry_id)

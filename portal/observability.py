@@ -1,0 +1,90 @@
+"""Request ids and the one structured (JSON) log line every HTTP request writes."""
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import g, request
+
+from portal.audit import Actor
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+request_log = logging.getLogger("portal.request")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; a record's `fields` (a dict) are merged in."""
+
+    def format(self, record):
+        line = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+                "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        line.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def init_app(app):
+    """Assign request ids, stamp them on responses, and log each request as one JSON line."""
+    logging.Formatter.converter = time.gmtime
+    if not request_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        request_log.addHandler(handler)
+        request_log.propagate = False
+    request_log.setLevel(app.config["LOG_LEVEL"])
+    app.before_request(_start)
+    app.after_request(_finish)
+
+
+def current_request_id():
+    """Return this request's id (assigning one if the request started without it)."""
+    if "request_id" not in g:
+        sent = request.headers.get(REQUEST_ID_HEADER, "")
+        g.request_id = sent if _SANE_REQUEST_ID.match(sent) else uuid.uuid4().hex
+    return g.request_id
+
+
+def client_ip():
+    """The client's address as the WSGI server saw it (a proxy in front is configured with ProxyFix)."""
+    return request.remote_addr
+
+
+def request_actor(user=None, token=None):
+    """Describe who acts in this request, and from where, for the audit log."""
+    where = {"ip": client_ip(), "user_agent": request.headers.get("User-Agent"),
+             "request_id": current_request_id()}
+    if token is not None:
+        return Actor.for_token(token, **where)
+    if user is not None:
+        return Actor.for_user(user, **where)
+    return Actor(type="anonymous", **where)
+
+
+def _start():
+    # Reset per-request state explicitly: `g` belongs to the app context, which a test may keep across requests.
+    for name in ("request_id", "actor", "api_token"):
+        g.pop(name, None)
+    g.started = time.perf_counter()
+    current_request_id()
+
+
+def _finish(response):
+    response.headers[REQUEST_ID_HEADER] = current_request_id()
+    actor = g.get("actor")
+    request_log.info("request", extra={"fields": {
+        "request_id": current_request_id(),
+        "method": request.method,
+        "path": request.path,
+        "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+        "actor": actor.type if actor else "anonymous",
+        "user_id": actor.user_id if actor else None,
+        "token_id": actor.token_id if actor else None,
+        "ip": client_ip(),
+    }})
+    return response

@@ -1,0 +1,92 @@
+"""One error envelope for everything, request ids, rate limits, and no internals on a 500."""
+import logging
+
+import pytest
+import sqlalchemy as sa
+
+from portal import create_app
+from portal.extensions import db
+from tests.api.conftest import bearer, issue
+
+ENVELOPE = {"code", "message", "request_id"}
+
+
+def assert_envelope(response, status, code):
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    body = response.get_json()
+    assert body["code"] == code and isinstance(body["message"], str) and body["message"]
+    assert set(body) - {"errors"} == ENVELOPE
+    assert body["request_id"] == response.headers["X-Request-ID"]
+    return body
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v1/accounts/not-a-uuid", "/api/v1/accounts/1/balance",
+                                  "/api/v1/", "/api/v1/accounts/00000000-0000-0000-0000-000000000000/x"])
+def test_unknown_routes_under_the_api_are_404_in_the_envelope(client, customer, path):
+    assert_envelope(client.get(path, headers=customer.headers), 404, "not_found")
+
+
+def test_wrong_method_is_405_in_the_envelope_with_allow(client, customer):
+    response = client.delete("/api/v1/accounts", headers=customer.headers)
+    assert_envelope(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["Allow"]
+    response = client.put(f"/api/v1/accounts/{customer.main.id}/transactions", headers=customer.headers)
+    assert_envelope(response, 405, "method_not_allowed")
+
+
+def test_unexpected_errors_are_500_without_internals_and_logged_with_the_request_id(
+        client, customer, monkeypatch, caplog):
+    from portal.api import accounts
+
+    def explode(_account):
+        raise RuntimeError("secret internals: password=hunter2")
+
+    monkeypatch.setattr(accounts, "account_json", explode)
+    with caplog.at_level(logging.ERROR, logger="portal.api"):
+        response = client.get("/api/v1/accounts", headers=customer.headers)
+    body = assert_envelope(response, 500, "internal_error")
+    assert "hunter2" not in response.get_data(as_text=True) and "Traceback" not in response.get_data(as_text=True)
+    assert any(r.fields["request_id"] == body["request_id"] and r.exc_info for r in caplog.records)
+
+
+def test_a_sane_client_request_id_is_echoed_and_a_hostile_one_replaced(client, customer):
+    sane = client.get("/api/v1/accounts", headers={**customer.headers, "X-Request-ID": "abc-123.x"})
+    assert sane.headers["X-Request-ID"] == "abc-123.x"
+    hostile = client.get("/api/v1/accounts", headers={**customer.headers, "X-Request-ID": "a b;<script>"})
+    assert hostile.headers["X-Request-ID"] != "a b;<script>" and len(hostile.headers["X-Request-ID"]) == 32
+    assert client.get("/healthz").headers["X-Request-ID"]
+
+
+def test_rate_limit_is_per_token_with_retry_after(backend, request, tmp_path, monkeypatch):
+    from tests.conftest import _database_url
+    monkeypatch.setenv("API_RATE_LIMIT", "3/minute")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": _database_url(backend, request, tmp_path),
+                      "RATELIMIT_ENABLED": True})
+    with app.app_context():
+        from tests.factories import make_account, make_user
+        user = make_user()
+        first, second = issue(user, [make_account(user)]), issue(user, [make_account(user)])
+        client = app.test_client()
+        statuses = [client.get("/api/v1/accounts", headers=bearer(first)).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        limited = client.get("/api/v1/accounts", headers=bearer(first))
+        assert_envelope(limited, 429, "rate_limited")
+        assert int(limited.headers["Retry-After"]) > 0
+        # Another token of the same customer has its own allowance.
+        assert client.get("/api/v1/accounts", headers=bearer(second)).status_code == 200
+        assert "Retry-After" not in client.get("/api/v1/accounts", headers=bearer(second)).headers
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_lost_database_connection_is_a_clean_503(client, customer, monkeypatch):
+    from portal.api import auth
+
+    def lost(*_args, **_kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(auth.identity, "find_token", lost)
+    response = client.get("/api/v1/accounts", headers=customer.headers)
+    assert_envelope(response, 503, "service_unavailable")
+    assert "server closed" not in response.get_data(as_text=True)
