@@ -7,7 +7,7 @@ from flask_restx import Namespace, Resource
 
 from portal import audit, ledger
 from portal.api import idempotency
-from portal.api.auth import forbidden, granted_account, granted_account_or_none, require_scope
+from portal.api.auth import granted_account, granted_account_or_none, require_scope
 from portal.api.docs import documented, nullable
 from portal.api.errors import ApiError, from_ledger_error, not_found, validation_error
 from portal.api.params import json_object, parse_date, parse_uuid, query_date, query_int
@@ -111,35 +111,46 @@ class TransactionList(Resource):
     @require_scope(Scope.TRANSACTIONS_WRITE)
     def post(self, account_id):
         """Post a deposit, withdrawal or transfer on the account."""
-        token = g.api_token
-        account = granted_account(token, account_id)
-        key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
-        body = json_object(POST_FIELDS)
-        posting = _parse_posting(body, account)
-        if posting["counterparty"] is not None and posting["amount"] > 0 and granted_account_or_none(
-                token, posting["counterparty"].id) is None:
-            raise forbidden(token, "pulling money from an account needs transactions:write on that account")
-
-        if key is not None:
-            replay = idempotency.claim(token.user_id, key, idempotency.fingerprint(str(account.id), body))
-            if replay is not None:
-                return replay.body, replay.status, {"Idempotent-Replayed": "true",
-                                                    "Location": _location(account.id, replay.body["id"])}
         try:
-            transaction = ledger.post(account, posting["amount"], actor=g.actor,
-                                      counterparty=posting["counterparty"], value_date=posting["value_date"],
-                                      description=posting["description"])
+            return _post_transaction(g.api_token, account_id)
         except ledger.LedgerError as exc:
-            outcome = "failed" if isinstance(exc, ledger.ValidationError) else "denied"
-            audit.record_separately(g.actor, "transaction.create", object_type="account", object_id=account.id,
-                                    subject_user_id=account.owner_id, outcome=outcome,
-                                    reason=f"{exc.code}: {exc.message}")
+            _audit_refusal(account_id, exc.code, exc.message, isinstance(exc, ledger.ValidationError))
             raise from_ledger_error(exc) from None
-        result = transaction_json(history.account_transaction(account, transaction.id))
-        if key is not None:
-            idempotency.remember(token.user_id, key, 201, result)
-        db.session.commit()
-        return result, 201, {"Location": _location(account.id, result["id"])}
+        except ApiError as exc:
+            _audit_refusal(account_id, exc.code, exc.message, exc.status == 400, exc.errors)
+            raise
+
+
+def _post_transaction(token, account_id):
+    account = granted_account(token, account_id)
+    key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
+    body = json_object(POST_FIELDS)
+    posting = _parse_posting(body, account)
+    counterparty = posting["counterparty"]
+    if counterparty is not None and posting["amount"] > 0 and granted_account_or_none(token, counterparty.id) is None:
+        raise ApiError(403, "forbidden", "Pulling money from an account needs transactions:write on that account.")
+
+    if key is not None:
+        replay = idempotency.claim(token.user_id, key, idempotency.fingerprint(str(account.id), body))
+        if replay is not None:
+            return replay.body, replay.status, {"Idempotent-Replayed": "true",
+                                                "Location": _location(account.id, replay.body["id"])}
+    transaction = ledger.post(account, posting["amount"], actor=g.actor, counterparty=counterparty,
+                              value_date=posting["value_date"], description=posting["description"])
+    result = transaction_json(history.account_transaction(account, transaction.id))
+    if key is not None:
+        idempotency.remember(token.user_id, key, 201, result)
+    db.session.commit()
+    return result, 201, {"Location": _location(account.id, result["id"])}
+
+
+def _audit_refusal(account_id, code, message, invalid_input, errors=None):
+    """Record a refused posting in its own transaction, the token as actor; nothing else was written."""
+    owner = g.api_token.user_id
+    detail = f"{code}: {message}" + (f" {errors}" if errors else "")
+    audit.record_separately(g.actor, "transaction.create", object_type="account", object_id=account_id,
+                            subject_user_id=owner, outcome="failed" if invalid_input else "denied",
+                            reason=detail[:1000])
 
 
 def _location(account_id, transaction_id):
