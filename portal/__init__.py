@@ -27,6 +27,7 @@ def create_app(config=None):
     register_extensions(app)
     register_request_hooks(app)
     register_blueprints(app)
+    register_errorhandlers(app)
     register_commands(app)
     return app
 
@@ -49,16 +50,30 @@ def register_extensions(app):
 
 
 def register_request_hooks(app):
-    from portal import observability
+    from portal import observability, security
+    from portal.web import filters
 
     observability.init_app(app)
+    security.init_app(app)
+    filters.init_app(app)
 
 
 def register_blueprints(app):
-    from portal import api, health
+    from portal import admin, api, health
+    from portal.auth import routes as auth
+    from portal.web import routes as web
 
     app.register_blueprint(health.bp)
     api.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(web.bp)
+    app.register_blueprint(admin.bp)
+
+
+def register_errorhandlers(app):
+    from portal import errors
+
+    errors.init_app(app)
 
 
 def register_commands(app):

@@ -1,8 +1,10 @@
 """Extension objects, created unbound here and bound to an app in the factory."""
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 
 from portal.models.base import Base
 
@@ -10,3 +12,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True)
 # Limits are declared where they apply (the API blueprint, the login view); none by default.
 limiter = Limiter(key_func=get_remote_address)
+login_manager = LoginManager()
+csrf = CSRFProtect()

@@ -4,6 +4,7 @@ The schema comes from the migrations (not create_all), so the tests run against 
 triggers a deployed database has. SQLite tests get a copy of a migrated template file each; PostgreSQL tests
 share one migrated database, emptied with TRUNCATE before each test.
 """
+import contextvars
 import os
 import shutil
 
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 
 os.environ["PORTAL_ENV"] = "testing"
 
+from flask.testing import FlaskClient  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from portal import create_app  # noqa: E402
@@ -115,8 +117,23 @@ def pg_app(request, tmp_path):
         db.engine.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run as they do in production: each in its own app context and session.
+
+    The test keeps its app context (for setting up data and asserting on it); each request runs in a fresh
+    contextvars context, so it sees none of the test's `g` or session, only what the test committed. The
+    test's own transaction is ended first, as another process's would be (SQLite would otherwise make the
+    request wait for the test's write lock).
+    """
+
+    def open(self, *args, **kwargs):
+        db.session.rollback()
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

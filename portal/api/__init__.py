@@ -6,7 +6,7 @@ from flask_restx import Api
 
 from portal.api import accounts, transactions
 from portal.api.errors import error_response
-from portal.extensions import limiter
+from portal.extensions import csrf, limiter
 
 PREFIX = "/api/v1"
 
@@ -58,13 +58,7 @@ def create_blueprint():
 
 
 def init_app(app):
-    """Register the API, and answer unknown routes and methods under its prefix with the envelope too."""
-    app.register_blueprint(create_blueprint())
-
-    def api_or_default(error):
-        if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
-            return error_response(error)
-        return error
-
-    for status in (404, 405):
-        app.register_error_handler(status, api_or_default)
+    """Register the API (its unknown routes and methods are answered by portal.errors, in the envelope)."""
+    bp = create_blueprint()
+    csrf.exempt(bp)  # bearer tokens, no cookies: nothing for a forged cross-site request to ride on
+    app.register_blueprint(bp)

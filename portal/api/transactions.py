@@ -1,7 +1,4 @@
 """`/accounts/{id}/transactions`: an account's history, one transaction, and posting new ones."""
-import base64
-import binascii
-
 from flask import g, request, url_for
 from flask_restx import Namespace, Resource
 
@@ -64,17 +61,10 @@ new_transaction_model = ns.schema_model("NewTransaction", {
 })
 
 
-def encode_cursor(position):
-    raw = f"{position.value_date.isoformat()}.{position.entry_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
 def decode_cursor(cursor):
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        day, entry_id = text.split(".")
-        return history.Position(parse_date(day, "cursor"), int(entry_id))
-    except (ValueError, binascii.Error, UnicodeDecodeError, ApiError):
+        return history.decode_position(cursor)
+    except ValueError:
         raise validation_error({"cursor": "is not a cursor this API returned"}) from None
 
 
@@ -101,7 +91,7 @@ class TransactionList(Resource):
         more = len(lines) > limit
         lines = lines[:limit]
         return {"data": [transaction_json(line) for line in lines],
-                "next_cursor": encode_cursor(history.position_of(lines[-1])) if more else None}
+                "next_cursor": history.encode_position(history.position_of(lines[-1])) if more else None}
 
     @ns.expect(new_transaction_model)
     @ns.param(idempotency.HEADER, "Optional: a repeat with the same key and body replays the first response",

@@ -1,5 +1,8 @@
 """Reading an account's history: its transactions as seen from that account, newest value date first."""
+import base64
+import binascii
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Optional
@@ -93,3 +96,21 @@ def account_transaction(account, transaction_id):
 
 def position_of(line):
     return Position(line.value_date, line.entry_id)
+
+
+def encode_position(position):
+    """An opaque cursor for the page after `position`."""
+    raw = f"{position.value_date.isoformat()}.{position.entry_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_position(cursor):
+    """The Position in a cursor from encode_position; ValueError for anything else."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        day, entry_id = text.split(".")
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day) or not re.fullmatch(r"\d{1,19}", entry_id):
+            raise ValueError(cursor)
+        return Position(dt.date.fromisoformat(day), int(entry_id))
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError(cursor) from exc

@@ -3,6 +3,7 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
+from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, utcnow
@@ -24,7 +25,7 @@ class Role(enum.StrEnum):
 ROLE_VALUES = tuple(role.value for role in Role)
 
 
-class User(Base):
+class User(UserMixin, Base):
     """A person who logs in: a customer owning accounts, or a member of staff."""
 
     __tablename__ = "users"
@@ -51,6 +52,14 @@ class User(Base):
     @property
     def is_staff(self):
         return self.role_enum.is_staff
+
+    @property
+    def is_active(self):
+        """Flask-Login: a deactivated user's session stops working on their next request."""
+        return self.active
+
+    def has_role(self, *roles):
+        return self.role in {str(role) for role in roles}
 
     def __repr__(self):
         return f"<User {self.id} {self.email} {self.role}>"

@@ -1,0 +1,1 @@
+"""Logging in and out, for customers and staff alike."""

@@ -1,0 +1,53 @@
+"""Error pages for people, and the API's envelope for its own paths: one place decides which."""
+import logging
+
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from portal.api import PREFIX as API_PREFIX
+from portal.api.errors import error_response
+from portal.extensions import db
+
+log = logging.getLogger("portal.errors")
+
+TITLES = {
+    400: ("Bad request", "The request could not be understood."),
+    401: ("Not logged in", "Please log in."),
+    403: ("Forbidden", "Your account is not allowed to see this page."),
+    404: ("Not found", "There is nothing here, or it is not yours to see."),
+    405: ("Method not allowed", "This page does not accept that kind of request."),
+    429: ("Too many attempts", "Please wait a minute before trying again."),
+    500: ("Something went wrong", "We have logged the problem. Please try again in a moment."),
+}
+
+
+def is_api_request():
+    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+
+
+def init_app(app):
+    """Register the handlers for every HTTP error and for unexpected exceptions."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return _page(400, "The form has expired or was not sent from this site. Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        if is_api_request():
+            return error_response(error)
+        return _page(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        if is_api_request():
+            return error_response(error)
+        db.session.rollback()
+        log.error("unhandled error on %s", request.path, exc_info=error)
+        return _page(InternalServerError.code)
+
+
+def _page(status, detail=None):
+    title, message = TITLES.get(status, (f"Error {status}", "The request could not be completed."))
+    return render_template("errors/error.html", status=status, title=title, message=detail or message), status

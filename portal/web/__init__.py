@@ -1,0 +1,1 @@
+"""The customer web pages: accounts, transactions, API tokens, activity."""

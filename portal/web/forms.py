@@ -1,0 +1,43 @@
+"""Forms of the customer pages."""
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, SelectMultipleField, StringField, SubmitField, widgets
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.models import Scope
+
+SCOPE_LABELS = {
+    Scope.ACCOUNTS_READ.value: "Read accounts and balances",
+    Scope.TRANSACTIONS_READ.value: "Read transactions",
+    Scope.TRANSACTIONS_WRITE.value: "Make payments and transfers",
+}
+EXPIRY_CHOICES = [("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days"),
+                  ("365", "In a year")]
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)],
+                       description="Who will use it, e.g. “Budget app”.")
+    scopes = CheckboxesField("What it may do", choices=list(SCOPE_LABELS.items()),
+                             validators=[DataRequired(message="Choose at least one.")])
+    accounts = CheckboxesField("Which accounts", choices=[], validators=[DataRequired(message="Choose at least one.")])
+    expires_in = SelectField("Expires", choices=EXPIRY_CHOICES, default="")
+    submit = SubmitField("Create token")
+
+
+class RevokeTokenForm(FlaskForm):
+    submit = SubmitField("Revoke token")
+
+
+class BalanceAtDateForm(FlaskForm):
+    """A GET form (no state changes, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    date = DateField("Balance at the end of", validators=[Optional()])
+    submit = SubmitField("Show")

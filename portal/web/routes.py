@@ -1,0 +1,150 @@
+"""Customer pages: `/`, `/accounts/<id>`, `/tokens`, `/activity`. A customer only ever sees their own (404)."""
+import datetime as dt
+import functools
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy.orm import aliased
+
+from portal import identity, ledger
+from portal.extensions import db
+from portal.ledger import clock, history, numbers
+from portal.models import Account, ApiToken, AuditEvent, Role, User
+from portal.observability import request_actor
+from portal.web.activity import describe
+from portal.web.forms import SCOPE_LABELS, BalanceAtDateForm, RevokeTokenForm, TokenForm
+
+bp = Blueprint("web", __name__)
+
+PAGE_SIZE = 20
+
+
+def customer_required(view):
+    """Logged in as a customer; staff get 403 (their home is the back-office)."""
+    @functools.wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if current_user.role != Role.CUSTOMER.value:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def own_accounts():
+    return db.session.scalars(sa.select(Account).where(Account.owner_id == current_user.id)
+                              .order_by(Account.opened_on, Account.number)).all()
+
+
+def own_account_or_404(account_id):
+    account = db.session.get(Account, account_id)
+    if account is None or account.owner_id != current_user.id:
+        abort(404)
+    return account
+
+
+@bp.get("/")
+@login_required
+def index():
+    """The customer's accounts and their balances."""
+    if current_user.is_staff:
+        return redirect(url_for("admin.index"))
+    accounts = own_accounts()
+    totals = {}
+    for account in accounts:
+        totals[account.currency] = totals.get(account.currency, 0) + account.balance
+    return render_template("web/index.html", accounts=accounts, totals=totals)
+
+
+@bp.get("/accounts/<uuid:account_id>")
+@customer_required
+def account(account_id):
+    """One account: its transactions newest first, and its balance at the end of a chosen date."""
+    account = own_account_or_404(account_id)
+    form = BalanceAtDateForm(request.args)
+    balance_at = None
+    if form.date.data and form.validate():
+        if form.date.data > ledger.today():
+            form.date.errors.append("Choose today or an earlier date.")
+        else:
+            balance_at = (form.date.data, ledger.balance_at(account, form.date.data))
+    try:
+        after = history.decode_position(request.args["before"]) if request.args.get("before") else None
+    except ValueError:
+        abort(400)
+    lines = history.account_history(account, after=after, limit=PAGE_SIZE + 1)
+    older = history.encode_position(history.position_of(lines[PAGE_SIZE - 1])) if len(lines) > PAGE_SIZE else None
+    return render_template("web/account.html", account=account, lines=lines[:PAGE_SIZE], older=older,
+                           first_page=after is None, form=form, balance_at=balance_at, today=ledger.today())
+
+
+def account_choices(accounts):
+    return [(str(a.id), f"{a.name} ({numbers.display(a.number)})") for a in accounts]
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@customer_required
+def tokens():
+    """List the customer's API tokens; create one (its secret is shown on this response only)."""
+    accounts = [a for a in own_accounts() if a.status != "closed"]
+    form = TokenForm()
+    form.accounts.choices = account_choices(accounts)
+    secret = None
+    if form.validate_on_submit():
+        chosen = [a for a in accounts if str(a.id) in set(form.accounts.data)]
+        expires_at = clock.now() + dt.timedelta(days=int(form.expires_in.data)) if form.expires_in.data else None
+        try:
+            token, secret = identity.issue_token(current_user, name=form.name.data, scopes=form.scopes.data,
+                                                 accounts=chosen, expires_at=expires_at,
+                                                 actor=request_actor(user=current_user))
+            db.session.commit()
+        except ledger.ValidationError as exc:
+            db.session.rollback()
+            flash(f"The token was not created: {exc.field} {exc.message}.", "error")
+        else:
+            flash(f"Token “{token.name}” created. Copy it now: it will not be shown again.", "success")
+            form = TokenForm(formdata=None)
+            form.accounts.choices = account_choices(accounts)
+    elif request.method == "POST":
+        flash("The token was not created: please correct the fields marked below.", "error")
+    listed = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == current_user.id)
+                                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).all()
+    return render_template("web/tokens.html", form=form, tokens=listed, secret=secret, now=clock.now(),
+                           scope_labels=SCOPE_LABELS, revoke_form=RevokeTokenForm()), 200
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
+@customer_required
+def revoke_token(token_id):
+    """Ask for confirmation (GET), then revoke (POST): the token stops working on its next request."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        abort(404)
+    form = RevokeTokenForm()
+    if form.validate_on_submit():
+        identity.revoke_token(token, actor=request_actor(user=current_user), reason="revoked by the customer")
+        db.session.commit()
+        flash(f"Token “{token.name}” is revoked.", "success")
+        return redirect(url_for("web.tokens"))
+    return render_template("web/revoke_token.html", token=token, form=form, now=clock.now(),
+                           scope_labels=SCOPE_LABELS)
+
+
+@bp.get("/activity")
+@customer_required
+def activity():
+    """What was done by and on behalf of the customer: logins, tokens, postings by tokens, staff corrections."""
+    before = request.args.get("before", type=int)
+    actor = aliased(User)
+    query = (sa.select(AuditEvent, ApiToken.name, actor.role)
+             .outerjoin(ApiToken, ApiToken.id == AuditEvent.actor_token_id)
+             .outerjoin(actor, actor.id == AuditEvent.actor_user_id)
+             .where(sa.or_(AuditEvent.subject_user_id == current_user.id,
+                           AuditEvent.actor_user_id == current_user.id)))
+    if before:
+        query = query.where(AuditEvent.id < before)
+    rows = db.session.execute(query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1)).all()
+    older = rows[PAGE_SIZE - 1][0].id if len(rows) > PAGE_SIZE else None
+    names = {str(a.id): a.name for a in own_accounts()}
+    events = [(event, token_name, role, *describe(event, names)) for event, token_name, role in rows[:PAGE_SIZE]]
+    return render_template("web/activity.html", events=events, older=older)
