@@ -19,6 +19,8 @@ from flask_migrate import upgrade  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.extensions import db  # noqa: E402
 
+pytest_plugins = ["tests.browser_support"]  # the `browser` and `page` fixtures
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MIGRATIONS = os.path.join(ROOT, "migrations")
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")

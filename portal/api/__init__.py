@@ -49,7 +49,7 @@ def create_blueprint():
         authorizations={"bearer": {"type": "apiKey", "in": "header", "name": "Authorization",
                                    "description": "`Bearer <token>`, a token the customer issued"}},
         security="bearer",
-        catch_all_404s=True,
+        catch_all_404s=False,  # 404s outside the API are pages; portal.errors answers unknown API routes
     )
     api.add_namespace(accounts.ns)
     api.add_namespace(transactions.ns)

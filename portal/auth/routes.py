@@ -55,7 +55,7 @@ def login():
                                     changes={"email": [None, identity.normalize_email(form.email.data)]},
                                     reason=reason, outcome="denied")
             flash(GENERIC_FAILURE, "error")
-            return render_template("auth/login.html", form=form), 401
+            return render_template("auth/login.html", form=form)
         # A new session at login: whatever an attacker may have planted in the old one is gone.
         session.clear()
         login_user(user)
@@ -65,7 +65,7 @@ def login():
         return redirect(safe_next(form.next.data, user))
     if request.method == "POST":
         flash("Please fill in both fields.", "error")
-    return render_template("auth/login.html", form=form), 400 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form)
 
 
 @bp.post("/logout")

@@ -1,6 +1,6 @@
 """Forms of the customer pages."""
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, SelectMultipleField, StringField, SubmitField, widgets
+from wtforms import DateField, SelectChoice, SelectField, SelectMultipleField, StringField, SubmitField, widgets
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.models import Scope
@@ -10,8 +10,8 @@ SCOPE_LABELS = {
     Scope.TRANSACTIONS_READ.value: "Read transactions",
     Scope.TRANSACTIONS_WRITE.value: "Make payments and transfers",
 }
-EXPIRY_CHOICES = [("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days"),
-                  ("365", "In a year")]
+EXPIRY_CHOICES = [SelectChoice(value, label) for value, label in [
+    ("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")]]
 
 
 class CheckboxesField(SelectMultipleField):
@@ -22,7 +22,7 @@ class CheckboxesField(SelectMultipleField):
 class TokenForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=80)],
                        description="Who will use it, e.g. “Budget app”.")
-    scopes = CheckboxesField("What it may do", choices=list(SCOPE_LABELS.items()),
+    scopes = CheckboxesField("What it may do", choices=[SelectChoice(v, label) for v, label in SCOPE_LABELS.items()],
                              validators=[DataRequired(message="Choose at least one.")])
     accounts = CheckboxesField("Which accounts", choices=[], validators=[DataRequired(message="Choose at least one.")])
     expires_in = SelectField("Expires", choices=EXPIRY_CHOICES, default="")

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import aliased
+from wtforms import SelectChoice
 
 from portal import identity, ledger
 from portal.extensions import db
@@ -79,7 +80,7 @@ def account(account_id):
 
 
 def account_choices(accounts):
-    return [(str(a.id), f"{a.name} ({numbers.display(a.number)})") for a in accounts]
+    return [SelectChoice(str(a.id), f"{a.name} ({numbers.display(a.number)})") for a in accounts]
 
 
 @bp.route("/tokens", methods=["GET", "POST"])

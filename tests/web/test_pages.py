@@ -1,0 +1,192 @@
+"""The customer pages, form by form, including every refusal."""
+import datetime as dt
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from portal import identity, ledger
+from portal.extensions import db
+from portal.ledger import clock
+from portal.models import ApiToken, Role
+from tests.api.conftest import bearer
+from tests.factories import SYSTEM, days_ago, make_account, make_user, snapshot
+from tests.web.conftest import csrf_token, login, post_form
+
+
+@pytest.fixture
+def stranger(app):
+    user = make_user(email="stranger@example.com", name="Stranger")
+    account = make_account(user, balance=5_00, name="Theirs")
+    _, secret = identity.issue_token(user, name="Their app", scopes=["accounts:read"], accounts=[account],
+                                     actor=SYSTEM)
+    db.session.commit()
+    return user, account, db.session.scalar(sa.select(ApiToken).where(ApiToken.user_id == user.id))
+
+
+@pytest.mark.parametrize("path", ["/", "/tokens", "/activity", "/accounts/00000000-0000-0000-0000-000000000001"])
+def test_anonymous_visitors_are_sent_to_login_with_next(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_index_lists_only_my_accounts_with_formatted_balances(ann_client, ann, stranger):
+    page = ann_client.get("/").text
+    assert "Main" in page and "Savings" in page and "€100.00" in page
+    assert "Theirs" not in page and stranger[1].number not in page.replace(" ", "")
+
+
+class TestAccountPage:
+    def test_transactions_newest_first_with_pages(self, ann_client, ann):
+        _, main, _ = ann
+        for n in range(25):
+            ledger.withdraw(main, 1_00, actor=SYSTEM, value_date=days_ago(25 - n), description=f"purchase {n:02d}")
+        db.session.commit()
+        page = ann_client.get(f"/accounts/{main.id}").text
+        found = re.findall(r"purchase (\d\d)", page)
+        assert found == [f"{n:02d}" for n in range(24, 4, -1)]  # 20 newest, newest first
+        older = re.search(r'href="([^"]*before=[^"]+)"', page).group(1).replace("&amp;", "&")
+        rest = ann_client.get(older).text
+        assert re.findall(r"purchase (\d\d)", rest) == [f"{n:02d}" for n in range(4, -1, -1)]
+        assert "Opening deposit" in rest
+        assert "−€1.00" in page and "€75.00" in page
+
+    def test_balance_at_a_past_date(self, ann_client, ann):
+        _, main, _ = ann
+        ledger.withdraw(main, 40_00, actor=SYSTEM, value_date=days_ago(3))
+        db.session.commit()
+        page = ann_client.get(f"/accounts/{main.id}?date={days_ago(4).isoformat()}").text
+        assert f"At the end of {days_ago(4).isoformat()}" in page and "€100.00" in page
+        page = ann_client.get(f"/accounts/{main.id}?date={days_ago(3).isoformat()}").text
+        assert re.search(r'data-testid="balance-at">.*€60\.00', page, re.S)
+
+    def test_future_and_malformed_dates_are_explained_not_answered(self, ann_client, ann):
+        main = ann[1]
+        tomorrow = (ledger.today() + dt.timedelta(days=1)).isoformat()
+        page = ann_client.get(f"/accounts/{main.id}?date={tomorrow}")
+        assert page.status_code == 200 and "Choose today or an earlier date." in page.text
+        assert 'data-testid="balance-at"' not in page.text
+        page = ann_client.get(f"/accounts/{main.id}?date=not-a-date")
+        assert page.status_code == 200 and 'data-testid="balance-at"' not in page.text
+
+    def test_another_customers_account_is_not_found(self, ann_client, stranger):
+        response = ann_client.get(f"/accounts/{stranger[1].id}")
+        assert response.status_code == 404
+        assert "Theirs" not in response.text and "Not found" in response.text
+
+    def test_a_tampered_cursor_is_a_bad_request(self, ann_client, ann):
+        assert ann_client.get(f"/accounts/{ann[1].id}?before=%%%").status_code == 400
+
+
+class TestTokens:
+    def create(self, client, ann, **overrides):
+        data = {"name": "Budget app", "scopes": ["accounts:read", "transactions:read"],
+                "accounts": [str(ann[1].id)], "expires_in": ""}
+        data.update(overrides)
+        return post_form(client, "/tokens", data)
+
+    def test_created_token_is_shown_once_and_works_with_the_api(self, ann_client, ann, client):
+        response = self.create(ann_client, ann)
+        assert response.status_code == 200
+        secret = re.search(r'value="(pt_[A-Za-z0-9_-]+)"', response.text).group(1)
+        assert "shown only this once" in response.text
+        api = client.get("/api/v1/accounts", headers=bearer(secret))
+        assert api.status_code == 200 and [a["name"] for a in api.get_json()["data"]] == ["Main"]
+        again = ann_client.get("/tokens").text
+        assert secret not in again and secret[:10] in again  # the prefix, never the secret
+        token = identity.find_token(secret)
+        assert token.scope_set == {"accounts:read", "transactions:read"} and token.expires_at is None
+        event = db.session.scalar(sa.select(db.text("changes")).select_from(db.text("audit_events"))
+                                  .where(db.text("action = 'token.create'")).order_by(db.text("id DESC")))
+        assert secret not in str(event)
+
+    def test_expiry_choice_sets_the_expiry(self, ann_client, ann):
+        self.create(ann_client, ann, expires_in="30")
+        token = db.session.scalar(sa.select(ApiToken))
+        assert dt.timedelta(days=29) < token.expires_at - clock.now() <= dt.timedelta(days=30)
+
+    @pytest.mark.parametrize("overrides", [{"name": ""}, {"scopes": []}, {"accounts": []},
+                                           {"scopes": ["accounts:admin"]}, {"expires_in": "9999"}])
+    def test_invalid_forms_create_nothing(self, ann_client, ann, overrides):
+        before = snapshot()
+        response = self.create(ann_client, ann, **overrides)
+        assert response.status_code == 200 and "The token was not created" in response.text
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
+        assert snapshot() == before
+
+    def test_another_customers_account_cannot_be_granted(self, ann_client, ann, stranger):
+        response = self.create(ann_client, ann, accounts=[str(stranger[1].id)])
+        assert "The token was not created" in response.text
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)
+                                 .where(ApiToken.user_id == ann[0].id)) == 0
+
+    def test_creating_without_csrf_is_refused(self, ann_client, ann):
+        response = ann_client.post("/tokens", data={"name": "x", "scopes": ["accounts:read"],
+                                                    "accounts": [str(ann[1].id)]})
+        assert response.status_code == 400
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
+
+    def test_revoke_asks_for_confirmation_then_revokes(self, ann_client, ann, client):
+        secret = re.search(r'value="(pt_[^"]+)"', self.create(ann_client, ann).text).group(1)
+        token = identity.find_token(secret)
+        confirm = ann_client.get(f"/tokens/{token.id}/revoke")
+        assert confirm.status_code == 200 and "Yes, revoke it" in confirm.text
+        db.session.expire_all()
+        assert identity.find_token(secret).revoked_at is None  # looking at the question revokes nothing
+        assert ann_client.post(f"/tokens/{token.id}/revoke").status_code == 400  # no CSRF token
+        assert client.get("/api/v1/accounts", headers=bearer(secret)).status_code == 200
+        response = ann_client.post(f"/tokens/{token.id}/revoke", data={"csrf_token": csrf_token(confirm.text)})
+        assert response.status_code == 302
+        assert client.get("/api/v1/accounts", headers=bearer(secret)).status_code == 401
+        listing = ann_client.get("/tokens").text
+        assert re.search(rf'data-token-prefix="{re.escape(secret[:10])}".*?badge-revoked', listing, re.S)
+
+    def test_expired_token_is_shown_as_expired(self, ann_client, ann, monkeypatch):
+        self.create(ann_client, ann, expires_in="7")
+        later = clock.now() + dt.timedelta(days=8)
+        monkeypatch.setattr(clock, "now", lambda: later)
+        assert re.search(r'badge-expired">expired<', ann_client.get("/tokens").text)
+
+    def test_another_customers_token_cannot_be_seen_or_revoked(self, ann_client, stranger):
+        token = stranger[2]
+        assert "Their app" not in ann_client.get("/tokens").text
+        assert ann_client.get(f"/tokens/{token.id}/revoke").status_code == 404
+        page = ann_client.get("/tokens")
+        response = ann_client.post(f"/tokens/{token.id}/revoke", data={"csrf_token": csrf_token(page.text)})
+        assert response.status_code == 404
+        db.session.expire_all()
+        assert db.session.get(ApiToken, token.id).revoked_at is None
+
+
+def test_activity_shows_what_concerns_me_and_nothing_else(ann_client, ann, stranger, client):
+    _, main, _ = ann
+    secret = re.search(r'value="(pt_[^"]+)"', post_form(ann_client, "/tokens", {
+        "name": "Payments app", "scopes": ["transactions:write"], "accounts": [str(main.id)]}).text).group(1)
+    client.post(f"/api/v1/accounts/{main.id}/transactions", json={"amount": "-2.50"}, headers=bearer(secret))
+    ledger.freeze(main, actor=SYSTEM, reason="card reported stolen")
+    db.session.commit()
+    ledger.withdraw(stranger[1], 1_00, actor=SYSTEM, description="stranger's coffee")
+    db.session.commit()
+    page = ann_client.get("/activity").text
+    assert "Logged in" in page
+    assert "API token created “Payments app”" in page
+    assert "Withdrawal of -2.50 EUR on Main" in page and "App “Payments app”" in page
+    assert "Account frozen: Main" in page and "card reported stolen" in page
+    assert "stranger" not in page.lower()
+
+
+def test_staff_cannot_use_customer_pages_and_customers_cannot_reach_admin(client, ann_client, app):
+    assert ann_client.get("/admin/").status_code == 403
+    make_user(role=Role.VIEWER, email="viewer@example.com")
+    client.cookie_jar.clear() if hasattr(client, "cookie_jar") else None
+    staff = app.test_client()
+    login(staff, "viewer@example.com")
+    assert staff.get("/tokens").status_code == 403
+    assert staff.get("/").headers["Location"] == "/admin/"
+
+
+def test_error_pages_are_styled_html(ann_client):
+    response = ann_client.get("/no-such-page")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert 'class="error-code">404' in response.text and "portal.css" in response.text
