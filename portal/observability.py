@@ -7,6 +7,7 @@ import time
 import uuid
 
 from flask import g, request
+from flask_login import current_user
 
 from portal.audit import Actor
 
@@ -76,6 +77,8 @@ def _start():
 def _finish(response):
     response.headers[REQUEST_ID_HEADER] = current_request_id()
     actor = g.get("actor")
+    if actor is None and current_user and current_user.is_authenticated:
+        actor = Actor.for_user(current_user)
     request_log.info("request", extra={"fields": {
         "request_id": current_request_id(),
         "method": request.method,

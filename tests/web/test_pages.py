@@ -190,3 +190,35 @@ def test_error_pages_are_styled_html(ann_client):
     response = ann_client.get("/no-such-page")
     assert response.status_code == 404 and response.mimetype == "text/html"
     assert 'class="error-code">404' in response.text and "portal.css" in response.text
+
+
+def test_unexpected_errors_get_a_styled_500_without_internals(ann_client, monkeypatch):
+    from portal.web import routes
+
+    def explode():
+        raise RuntimeError("internal detail: db password=hunter2")
+
+    monkeypatch.setattr(routes, "own_accounts", explode)
+    response = ann_client.get("/")
+    assert response.status_code == 500 and response.mimetype == "text/html"
+    assert "Something went wrong" in response.text and "hunter2" not in response.text
+
+
+@pytest.mark.parametrize("path", ["/login", "/healthz", "/api/v1/accounts", "/static/css/portal.css", "/nope"])
+def test_every_response_carries_the_security_headers(client, path):
+    response = client.get(path)
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    response.close()
+
+
+def test_request_log_names_the_logged_in_user(ann_client, ann, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="portal.request"):
+        ann_client.get("/")
+    record = [r for r in caplog.records if r.name == "portal.request"][-1]
+    assert (record.fields["actor"], record.fields["user_id"], record.fields["status"]) == ("user", ann[0].id, 200)
+    assert set(record.fields) >= {"request_id", "method", "path", "status", "duration_ms", "actor", "token_id", "ip"}
