@@ -67,7 +67,7 @@ def register_blueprints(app):
     api.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(web.bp)
-    app.register_blueprint(admin.bp)
+    admin.init_app(app)
 
 
 def register_errorhandlers(app):

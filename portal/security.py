@@ -1,6 +1,8 @@
 """Browser-facing security: response headers, CSRF on every form, the login manager."""
+import secrets
+
 import sqlalchemy as sa
-from flask import redirect, request, url_for
+from flask import g, redirect, request, url_for
 
 from portal.extensions import csrf, db, login_manager
 from portal.models import User
@@ -28,6 +30,21 @@ SECURITY_HEADERS = {
 }
 
 
+def csp_nonce():
+    """A per-request nonce: the one way an inline script (Flask-Admin's) may run under the policy."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def policy():
+    if "csp_nonce" not in g:
+        return CONTENT_SECURITY_POLICY
+    nonce = f"'nonce-{g.csp_nonce}'"
+    return CONTENT_SECURITY_POLICY.replace("script-src 'self'", f"script-src 'self' {nonce}").replace(
+        "style-src 'self'", f"style-src 'self' {nonce}")
+
+
 def init_app(app):
     """Bind CSRF and the login manager; send the security headers on every response."""
     csrf.init_app(app)
@@ -40,6 +57,7 @@ def init_app(app):
     def security_headers(response):
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        response.headers["Content-Security-Policy"] = policy()
         if request.endpoint and not request.endpoint.startswith(("static", "restx_doc")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

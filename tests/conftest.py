@@ -85,12 +85,29 @@ def _database_url(backend, request, tmp_path):
     return f"sqlite:///{path}"
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run as they do in production: each in its own app context and session.
+
+    The test keeps its app context (for setting up data and asserting on it); each request runs in a fresh
+    contextvars context, so it sees none of the test's `g` or session, only what the test committed. The
+    test's own transaction is ended first, as another process's would be (SQLite would otherwise make the
+    request wait for the test's write lock).
+    """
+
+    def open(self, *args, **kwargs):
+        db.session.rollback()
+        kwargs.setdefault("buffered", True)  # streamed bodies (CSV export) are read inside the request's context
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 def _make_app(url):
     overrides = {"SQLALCHEMY_DATABASE_URI": url}
     if url.startswith("postgresql"):
         # Room for the concurrency tests' threads to each hold a connection at once.
         overrides["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "pool_size": 30}
-    return create_app(overrides)
+    app = create_app(overrides)
+    app.test_client_class = IsolatedClient
+    return app
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -119,23 +136,8 @@ def pg_app(request, tmp_path):
         db.engine.dispose()
 
 
-class IsolatedClient(FlaskClient):
-    """A test client whose requests run as they do in production: each in its own app context and session.
-
-    The test keeps its app context (for setting up data and asserting on it); each request runs in a fresh
-    contextvars context, so it sees none of the test's `g` or session, only what the test committed. The
-    test's own transaction is ended first, as another process's would be (SQLite would otherwise make the
-    request wait for the test's write lock).
-    """
-
-    def open(self, *args, **kwargs):
-        db.session.rollback()
-        return contextvars.Context().run(super().open, *args, **kwargs)
-
-
 @pytest.fixture
 def client(app):
-    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

@@ -1,25 +1,28 @@
-"""The operations back-office at /admin/ (a placeholder until the Flask-Admin back-office lands)."""
-import functools
+"""The operations back-office at /admin/ (Flask-Admin), built per app inside the factory."""
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
 
-from flask import Blueprint, abort, render_template
-from flask_login import current_user, login_required
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-def staff_required(view):
-    """Logged in as staff; customers get 403."""
-    @functools.wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if not current_user.is_staff:
-            abort(403)
-        return view(*args, **kwargs)
-    return wrapper
+from portal.admin.dashboard import DashboardView
+from portal.admin.views import AccountView, AuditView, EntryView, TokenView, TransactionView, UserView
+from portal.extensions import db
+from portal.models import Account, ApiToken, AuditEvent, Entry, Transaction, User
+from portal.security import csp_nonce
 
 
-@bp.get("/")
-@staff_required
-def index():
-    """The back-office home."""
-    return render_template("admin/placeholder.html")
+def init_app(app):
+    """Build the Admin and its views for this app (a new set per app, so the factory can run twice)."""
+    admin = Admin(
+        app,
+        name="Ledger Bank back-office",
+        url="/admin",
+        index_view=DashboardView(endpoint="admin"),
+        theme=Bootstrap4Theme(base_template="admin/portal_base.html", fluid=True),
+        csp_nonce_generator=csp_nonce,
+    )
+    admin.add_view(UserView(User, db, name="Users", endpoint="user"))
+    admin.add_view(AccountView(Account, db, name="Accounts", endpoint="account"))
+    admin.add_view(TransactionView(Transaction, db, name="Transactions", endpoint="transaction"))
+    admin.add_view(EntryView(Entry, db, name="Entries", endpoint="entry"))
+    admin.add_view(TokenView(ApiToken, db, name="API tokens", endpoint="apitoken"))
+    admin.add_view(AuditView(AuditEvent, db, name="Audit log", endpoint="auditevent"))
+    return admin

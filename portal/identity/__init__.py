@@ -9,9 +9,10 @@ from portal.identity.tokens import (
     revoke_token,
     token_problem,
 )
-from portal.identity.users import create_user, find_user_by_email, normalize_email
+from portal.identity.users import change_role, create_user, find_user_by_email, normalize_email, update_user
 
 __all__ = [
-    "authenticate_token", "create_user", "find_token", "find_user_by_email", "granted_accounts", "hash_password",
-    "hash_secret", "issue_token", "normalize_email", "revoke_token", "token_problem", "verify_password",
+    "authenticate_token", "change_role", "create_user", "find_token", "find_user_by_email", "granted_accounts",
+    "hash_password", "hash_secret", "issue_token", "normalize_email", "revoke_token", "token_problem",
+    "update_user", "verify_password",
 ]

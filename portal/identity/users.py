@@ -23,7 +23,7 @@ def find_user_by_email(email):
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 
-def create_user(email, name, *, role, password, actor):
+def create_user(email, name, *, role, password, actor, reason=None):
     """Create a user with a hashed password and return it."""
     email = normalize_email(email)
     name = (name or "").strip()
@@ -45,5 +45,62 @@ def create_user(email, name, *, role, password, actor):
     audit.record(actor, "user.create", object_type="user", object_id=user.id,
                  subject_user_id=user.id if role is Role.CUSTOMER else None,
                  changes={"email": [None, email], "name": [None, name], "role": [None, role.value],
-                          "active": [None, True]})
+                          "active": [None, True]}, reason=reason)
     return user
+
+
+def update_user(user, *, actor, reason, name=None, email=None, active=None):
+    """Change a user's name, email or active flag (deactivating also stops their sessions and tokens)."""
+    reason = _required_reason(reason)
+    changes = {}
+    if name is not None and name.strip() != user.name:
+        name = name.strip()
+        if not name or len(name) > 120:
+            raise errors.ValidationError("must be 1 to 120 characters", field="name")
+        changes["name"] = [user.name, name]
+    if email is not None and normalize_email(email) != user.email:
+        email = normalize_email(email)
+        if not _EMAIL.match(email) or len(email) > 254:
+            raise errors.ValidationError("is not a valid email address", field="email")
+        if find_user_by_email(email) is not None:
+            raise errors.ValidationError("is already in use", field="email")
+        changes["email"] = [user.email, email]
+    if active is not None and bool(active) != user.active:
+        if actor.user_id == user.id and not active:
+            raise errors.ValidationError("you cannot deactivate yourself", field="active")
+        changes["active"] = [user.active, bool(active)]
+    for field, (_, new) in changes.items():
+        setattr(user, field, new)
+    if changes:
+        audit.record(actor, "user.update", object_type="user", object_id=user.id,
+                     subject_user_id=user.id if user.role == Role.CUSTOMER.value else None, changes=changes,
+                     reason=reason)
+        db.session.flush()
+    return changes
+
+
+def change_role(user, role, *, actor, reason):
+    """Move a member of staff to another staff role (customers own accounts and stay customers)."""
+    reason = _required_reason(reason)
+    try:
+        role = Role(role)
+    except ValueError:
+        raise errors.ValidationError("is not a role", field="role") from None
+    if not role.is_staff or not user.is_staff:
+        raise errors.ValidationError("only staff roles can be changed, to another staff role", field="role")
+    if actor.user_id == user.id:
+        raise errors.ValidationError("you cannot change your own role", field="role")
+    if role.value == user.role:
+        return {}
+    changes = {"role": [user.role, role.value]}
+    user.role = role.value
+    audit.record(actor, "user.role_change", object_type="user", object_id=user.id, changes=changes, reason=reason)
+    db.session.flush()
+    return changes
+
+
+def _required_reason(reason):
+    reason = (reason or "").strip()
+    if not reason:
+        raise errors.ReasonRequired()
+    return reason

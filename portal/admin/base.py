@@ -1,0 +1,121 @@
+"""What every back-office list shares: staff only, read-only models, safe CSV, and the correction flow."""
+import uuid
+
+from flask import flash, redirect
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import FilterConverter
+from flask_admin.model.filters import convert
+from markupsafe import Markup
+
+from portal import audit
+from portal.admin.access import StaffOnly
+from portal.extensions import db
+from portal.ledger import LedgerError
+from portal.money import format_amount
+from portal.observability import request_actor
+from portal.web.filters import money
+
+# A spreadsheet runs a cell that starts with one of these; prefixing a quote makes it text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value):
+    """Make a CSV cell safe to open in a spreadsheet (no formula injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def money_formatter(attribute="balance", currency=lambda model: model.currency):
+    def format_(view, context, model, name):
+        value = getattr(model, attribute)
+        return "derived" if value is None else money(value, currency(model))
+    return format_
+
+
+def money_export(attribute="balance"):
+    def format_(view, context, model, name):
+        value = getattr(model, attribute)
+        return "" if value is None else format_amount(value, model.currency)
+    return format_
+
+
+def link(url, text):
+    return Markup('<a href="{}">{}</a>').format(url, text)
+
+
+class PortalFilterConverter(FilterConverter):
+    """Flask-Admin's filters, taught that our UTC timestamp type is a timestamp."""
+
+    @convert("UTCDateTime")
+    def conv_utc_datetime(self, column, name, **kwargs):
+        return self.conv_datetime(column, name, **kwargs)
+
+
+class PortalModelView(StaffOnly, ModelView):
+    """Lists, search, filters, details and CSV export; nothing is created, edited or deleted generically.
+
+    Every change goes through a correction endpoint of a subclass, which calls the domain layer.
+    """
+
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_view_details = True
+    can_export = True
+    export_types = ["csv"]
+    can_set_page_size = True
+    page_size = 50
+    page_size_options = (20, 50, 100)
+    action_disallowed_list = ["delete"]
+    list_template = "admin/portal_list.html"
+    filter_converter = PortalFilterConverter()
+
+    def get_one(self, id):
+        """Primary keys come from the URL as text; UUID keys need converting."""
+        pk_type = getattr(self.model.__table__.c.id.type, "python_type", None)
+        if pk_type is uuid.UUID:
+            try:
+                id = uuid.UUID(str(id))
+            except ValueError:
+                return None
+        elif pk_type is int:
+            if not str(id).isdigit():
+                return None
+            id = int(id)
+        return db.session.get(self.model, id)
+
+    def get_export_value(self, model, name):
+        return neutralise_formula(super().get_export_value(model, name))
+
+    def correction(self, form, *, title, summary, perform, action, object_type, object_id, back, subject=None,
+                   success="Done.", done=None):
+        """Review, confirm, perform: the shared flow of every correction.
+
+        First valid submission: show what will happen and ask to confirm. Confirmed: call `perform(actor)` (a
+        domain function), commit, and go back. A domain refusal changes nothing, is audited, and is shown.
+        """
+        if form.validate_on_submit():
+            if not form.is_confirmed:
+                form.confirmed.data = "yes"
+                return self.render("admin/confirm.html", form=form, title=title, summary=summary(), back=back)
+            actor = request_actor(user=_current_user())
+            try:
+                result = perform(actor)
+                db.session.commit()
+            except LedgerError as exc:
+                audit.record_separately(actor, action, object_type=object_type, object_id=object_id,
+                                        subject_user_id=subject, outcome="denied",
+                                        reason=f"{exc.code}: {exc.message}; asked because: {form.reason.data}")
+                field = f"{exc.field}: " if exc.field else ""
+                flash(f"Refused: {field}{exc.message}", "error")
+                return self.render("admin/correction.html", form=form, title=title, back=back), 200
+            flash(success, "success")
+            return done(result) if done else redirect(back)
+        return self.render("admin/correction.html", form=form, title=title, back=back)
+
+
+def _current_user():
+    from flask_login import current_user
+
+    return current_user._get_current_object()

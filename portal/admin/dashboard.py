@@ -1,0 +1,58 @@
+"""The back-office home: ledger health, counts, and the latest audit events."""
+import threading
+import time
+
+import sqlalchemy as sa
+from flask import redirect, request, url_for
+from flask_admin import AdminIndexView, expose
+
+from portal.admin.access import StaffOnly
+from portal.extensions import db
+from portal.ledger import clock
+from portal.ledger.check import run_checks
+from portal.models import Account, ApiToken, AuditEvent, Transaction, User
+
+HEALTH_TTL = 60  # seconds: the checks read the whole journal, so a busy dashboard reuses a recent result
+
+
+class HealthCache:
+    """The last ledger check of this process, and when it ran."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entry = None
+
+    def get(self, refresh=False):
+        with self._lock:
+            if refresh or self._entry is None or time.monotonic() - self._entry[0] > HEALTH_TTL:
+                self._entry = (time.monotonic(), run_checks(), clock.now())
+            return self._entry[1], self._entry[2]
+
+
+class DashboardView(StaffOnly, AdminIndexView):
+    def __init__(self, **kwargs):
+        super().__init__(name="Dashboard", template="admin/dashboard.html", url="/admin", **kwargs)
+        self.health = HealthCache()
+
+    @expose("/")
+    def index(self):
+        """Ledger health, counts and the latest audit events."""
+        report, checked_at = self.health.get()
+        count = lambda model, *where: db.session.scalar(  # noqa: E731
+            sa.select(sa.func.count()).select_from(model).where(*where))
+        counts = {
+            "Customers": count(User, User.role == "customer"),
+            "Staff": count(User, User.role != "customer"),
+            "Customer accounts": count(Account, Account.kind == "customer"),
+            "Frozen accounts": count(Account, Account.status == "frozen"),
+            "Transactions": count(Transaction),
+            "Active tokens": count(ApiToken, ApiToken.revoked_at.is_(None)),
+        }
+        latest = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(15)).all()
+        return self.render(self._template, report=report, checked_at=checked_at, counts=counts, latest=latest)
+
+    @expose("/health/refresh", methods=["POST"])
+    def refresh_health(self):
+        """Run the ledger checks now (any staff: it reads, never writes)."""
+        self.health.get(refresh=True)
+        return redirect(request.referrer if request.referrer else url_for(".index"))

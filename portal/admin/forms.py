@@ -1,0 +1,76 @@
+"""Correction forms. Each has a reason where money or access is involved, and is confirmed before it acts."""
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from portal.models import Role
+from portal.money import CURRENCIES
+
+
+class ConfirmableForm(FlaskForm):
+    """Submitted twice: first to review what will happen, then with `confirmed` set to do it."""
+
+    confirmed = HiddenField(default="")
+
+    @property
+    def is_confirmed(self):
+        return self.confirmed.data == "yes"
+
+
+class ReasonForm(ConfirmableForm):
+    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)],
+                           description="Why: recorded in the audit log and shown to the customer.")
+    submit = SubmitField("Review")
+
+
+class AdjustmentForm(ReasonForm):
+    amount = StringField("Amount", validators=[DataRequired(), Length(max=20)],
+                         description="Signed: positive credits the customer, negative debits them. E.g. -12.50")
+    value_date = DateField("Value date", validators=[Optional()], description="Defaults to today.")
+
+
+class RenameAccountForm(ConfirmableForm):
+    name = StringField("New name", validators=[DataRequired(), Length(max=120)])
+    reason = TextAreaField("Reason", validators=[Optional(), Length(max=1000)])
+    submit = SubmitField("Review")
+
+
+class OpenAccountForm(ConfirmableForm):
+    name = StringField("Account name", validators=[DataRequired(), Length(max=120)])
+    currency = SelectField("Currency", choices=[SelectChoice(c) for c in sorted(CURRENCIES)], default="EUR")
+    opened_on = DateField("Opened on", validators=[Optional()], description="Defaults to today.")
+    reason = TextAreaField("Reason", validators=[Optional(), Length(max=1000)])
+    submit = SubmitField("Review")
+
+
+class EditUserForm(ConfirmableForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    active = BooleanField("Active (may log in; their API tokens work)")
+    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)],
+                           description="Required: this changes who can reach the customer's money.")
+    submit = SubmitField("Review")
+
+
+class ChangeRoleForm(ConfirmableForm):
+    role = SelectField("Role", choices=[SelectChoice(r.value) for r in Role if r.is_staff])
+    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)])
+    submit = SubmitField("Review")
+
+
+class CreateStaffForm(ConfirmableForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    role = SelectField("Role", choices=[SelectChoice(r.value) for r in Role if r.is_staff])
+    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)])
+    submit = SubmitField("Review")

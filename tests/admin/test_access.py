@@ -1,0 +1,110 @@
+"""Role × view × action, over HTTP: every view and every action endpoint checks the role itself."""
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import ApiToken, User
+from tests.admin.conftest import ROLES
+from tests.factories import snapshot
+from tests.web.conftest import csrf_token
+
+VIEWS = [
+    "/admin/", "/admin/user/", "/admin/user/details/?id={customer}", "/admin/account/",
+    "/admin/account/details/?id={main}", "/admin/transaction/", "/admin/transaction/details/?id={withdrawal}",
+    "/admin/entry/", "/admin/apitoken/", "/admin/apitoken/details/?id={token}", "/admin/auditevent/",
+    "/admin/account/export/csv/", "/admin/auditevent/export/csv/",
+]
+OPERATOR_ACTIONS = [
+    "/admin/user/{customer}/edit", "/admin/user/{customer}/open-account", "/admin/account/{main}/rename",
+    "/admin/account/{main}/freeze", "/admin/account/{main}/close", "/admin/account/{main}/adjust",
+    "/admin/transaction/{withdrawal}/reverse", "/admin/apitoken/{token}/revoke",
+]
+ADMIN_ACTIONS = ["/admin/user/{viewer}/role", "/admin/user/new-staff"]
+EXPECTED_VIEW = {"anonymous": 302, "customer": 403, "viewer": 200, "operator": 200, "admin": 200}
+
+
+def fill(path, bank):
+    return path.format(customer=bank.customer.id, main=bank.main.id, withdrawal=bank.withdrawal.id,
+                       token=bank.token.id, viewer=bank.staff["viewer"].id)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("path", VIEWS)
+def test_views_by_role(as_role, bank, role, path):
+    response = as_role(role).get(fill(path, bank))
+    assert response.status_code == EXPECTED_VIEW[role]
+    if role == "anonymous":
+        assert response.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("path", OPERATOR_ACTIONS + ADMIN_ACTIONS)
+def test_action_forms_by_role(as_role, bank, role, path):
+    allowed = role == "admin" or (role == "operator" and path in OPERATOR_ACTIONS)
+    response = as_role(role).get(fill(path, bank))
+    expected = 200 if allowed else EXPECTED_VIEW[role] if role in ("anonymous", "customer") else 403
+    assert response.status_code == expected
+
+
+@pytest.mark.parametrize("role", ["customer", "viewer"])
+@pytest.mark.parametrize("path", OPERATOR_ACTIONS + ADMIN_ACTIONS)
+def test_posting_an_action_directly_without_the_role_changes_nothing(as_role, bank, role, path):
+    client = as_role(role)
+    token = csrf_token(client.get("/" if role == "customer" else "/admin/").text)
+    before = snapshot()
+    users = db.session.execute(sa.select(User.id, User.name, User.email, User.role, User.active)).all()
+    response = client.post(fill(path, bank), data={
+        "csrf_token": token, "confirmed": "yes", "reason": "sneaky", "amount": "1000.00", "name": "Hacked",
+        "email": "hacked@example.com", "role": "admin", "currency": "EUR"})
+    assert response.status_code == 403
+    assert snapshot() == before
+    assert db.session.execute(sa.select(User.id, User.name, User.email, User.role, User.active)).all() == users
+    assert db.session.scalar(sa.select(ApiToken.revoked_at).where(ApiToken.id == bank.token.id)) is None
+
+
+@pytest.mark.parametrize("path", OPERATOR_ACTIONS)
+def test_actions_without_a_csrf_token_are_refused(as_role, bank, path):
+    operator = as_role("operator")
+    before = snapshot()
+    response = operator.post(fill(path, bank), data={
+        "confirmed": "yes", "reason": "no token", "amount": "10.00", "name": "X", "email": "x@example.com"})
+    assert response.status_code == 400
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("path", ["/admin/account/new/", "/admin/account/edit/?id={main}",
+                                  "/admin/transaction/edit/?id={withdrawal}", "/admin/auditevent/edit/?id=1",
+                                  "/admin/entry/new/"])
+def test_generic_create_and_edit_are_off(as_role, bank, path):
+    client = as_role("admin")
+    before = snapshot()
+    page = client.get(fill(path, bank))
+    assert page.status_code in (302, 403, 404)
+    client.post(fill(path, bank), data={"csrf_token": csrf_token(client.get("/admin/").text), "balance": "1"})
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("path", ["/admin/account/delete/", "/admin/transaction/delete/",
+                                  "/admin/auditevent/delete/", "/admin/entry/delete/", "/admin/user/delete/"])
+def test_nothing_can_be_deleted(as_role, bank, path):
+    client = as_role("admin")
+    before = snapshot()
+    users = db.session.scalar(sa.select(sa.func.count()).select_from(User))
+    client.post(path, data={"csrf_token": csrf_token(client.get("/admin/").text), "id": str(bank.main.id)})
+    client.post(path.replace("delete/", "action/"), data={
+        "csrf_token": csrf_token(client.get("/admin/").text), "action": "delete", "rowid": str(bank.main.id)})
+    assert snapshot() == before
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == users
+
+
+def test_viewer_sees_no_correction_controls(as_role, bank):
+    viewer = as_role("viewer")
+    account = viewer.get(f"/admin/account/details/?id={bank.main.id}").text
+    assert "Post an adjustment" not in account and "Freeze" not in account
+    assert "Reverse…" not in viewer.get(f"/admin/transaction/details/?id={bank.withdrawal.id}").text
+    assert "Revoke…" not in viewer.get(f"/admin/apitoken/details/?id={bank.token.id}").text
+    assert "Edit name" not in viewer.get(f"/admin/user/details/?id={bank.customer.id}").text
+    operator = as_role("operator")
+    assert "Post an adjustment" in operator.get(f"/admin/account/details/?id={bank.main.id}").text
+    assert "Reverse…" in operator.get(f"/admin/transaction/details/?id={bank.withdrawal.id}").text
+    assert "Change role" not in operator.get(f"/admin/user/details/?id={bank.staff['viewer'].id}").text
