@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 os.environ["PORTAL_ENV"] = "testing"
 
+from flask import has_app_context  # noqa: E402
 from flask.testing import FlaskClient  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
@@ -95,7 +96,8 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
-        db.session.rollback()
+        if has_app_context():
+            db.session.rollback()
         kwargs.setdefault("buffered", True)  # streamed bodies (CSV export) are read inside the request's context
         return contextvars.Context().run(super().open, *args, **kwargs)
 

@@ -23,6 +23,7 @@ from portal.admin.forms import (
 )
 from portal.extensions import db
 from portal.ledger import history, numbers
+from portal.ledger.balances import sum_of_entries
 from portal.models import Account, ApiToken, AuditEvent, Entry, Role, Transaction, User
 from portal.money import AmountError, format_amount, parse_amount
 
@@ -269,9 +270,8 @@ def running_balances(account, lines):
     for line in lines:
         if after_line is None:
             # Balance after the newest line of the page: its day's end, less what came later on that day.
-            later_same_day = db.session.scalar(
-                sa.select(sa.func.coalesce(sa.func.sum(Entry.amount), 0))
-                .where(Entry.account_id == account.id, Entry.value_date == line.value_date, Entry.id > line.entry_id))
+            later_same_day = sum_of_entries(Entry.account_id == account.id, Entry.value_date == line.value_date,
+                                            Entry.id > line.entry_id)
             after_line = ledger.balance_at(account, line.value_date) - later_same_day
         result.append((line, after_line))
         after_line -= line.amount

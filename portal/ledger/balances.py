@@ -10,8 +10,7 @@ def current_balance(account):
     if account.is_customer:
         return db.session.scalar(sa.select(Account.balance).where(Account.id == account.id))
     # System accounts keep no stored balance; theirs is the sum of their entries.
-    return db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Entry.amount), 0))
-                             .where(Entry.account_id == account.id))
+    return sum_of_entries(Entry.account_id == account.id)
 
 
 def balance_at(account, day):
@@ -27,10 +26,12 @@ def balance_at(account, day):
             .limit(1)
         )
         return closing or 0
-    return db.session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(Entry.amount), 0))
-        .where(Entry.account_id == account.id, Entry.value_date <= day)
-    )
+    return sum_of_entries(Entry.account_id == account.id, Entry.value_date <= day)
+
+
+def sum_of_entries(*where):
+    """The sum of the matching entries' amounts, as an int (PostgreSQL's SUM of BIGINT is NUMERIC)."""
+    return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Entry.amount), 0)).where(*where)))
 
 
 def lowest_day_end_from(account_id, day):
