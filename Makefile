@@ -16,7 +16,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 
 screenshots: install-dev  ## refresh docs/screenshots from the browser tests (needs Debian's chromium)
-	SCREENSHOT_DIR=docs/screenshots REQUIRE_BROWSER=1 $(BIN)/pytest tests/web/test_browser.py -q
+	SCREENSHOT_DIR=docs/screenshots REQUIRE_BROWSER=1 $(BIN)/pytest tests/web/test_browser.py tests/admin/test_browser.py -q
 
 install: $(VENV)/.runtime-installed
 install-dev: $(VENV)/.dev-installed

@@ -386,8 +386,12 @@ class TokenView(PortalModelView):
 
 
 class AuditView(PortalModelView):
-    column_list = ["id", "occurred_at", "actor_type", "actor_user_id", "actor_token_id", "ip", "action",
-                   "object_type", "object_id", "outcome", "reason"]
+    column_list = ["occurred_at", "actor_type", "actor_user_id", "ip", "action", "object_type", "object_id",
+                   "outcome", "reason"]
+    column_labels = {"occurred_at": "When (UTC)", "actor_type": "Actor", "actor_user_id": "User",
+                     "actor_token_id": "Token", "object_type": "Object", "object_id": "Object id",
+                     "subject_user_id": "About customer"}
+    column_formatters = {"occurred_at": lambda v, c, m, n: m.occurred_at.strftime("%Y-%m-%d %H:%M:%S")}
     column_searchable_list = ["action", "object_id", "reason", "request_id", "ip"]
     column_filters = ["occurred_at", "actor_type", "actor_user_id", "actor_token_id", "action", "object_type",
                       "outcome", "subject_user_id", "ip"]

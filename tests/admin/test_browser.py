@@ -1,0 +1,94 @@
+"""The back-office in Chromium: an operator corrects a double charge; a viewer can look but not touch."""
+import pytest
+
+from portal import ledger
+from portal.models import Role
+from tests.browser_support import LiveServer, require_chromium, screenshot
+from tests.conftest import _database_url
+from tests.factories import PASSWORD, SYSTEM, days_ago, make_account, make_user
+
+
+# Werkzeug's development server can leave a static file unclosed when the browser drops a connection it no
+# longer needs; that is the test server's business, not the app's.
+pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
+              pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
+
+
+@pytest.fixture
+def live(request, tmp_path):
+    require_chromium()
+    with LiveServer(_database_url("sqlite", request, tmp_path)) as server:
+        yield server
+
+
+def small_bank():
+    customer = make_user(email="carla@example.com", name="Carla Customer")
+    account = make_account(customer, days_old=30, balance=500_00, name="Everyday")
+    ledger.withdraw(account, 42_00, actor=SYSTEM, value_date=days_ago(5), description="Coffee machine")
+    charge = ledger.withdraw(account, 42_00, actor=SYSTEM, value_date=days_ago(5), description="Coffee machine (twice)")
+    for role in (Role.VIEWER, Role.OPERATOR):
+        make_user(role=role, email=f"{role.value}@bank.example", name=f"{role.value.title()} Staff")
+    return account.number, str(account.id), str(charge.id)
+
+
+def log_in(page, live, email):
+    page.goto(live.url + "/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_operator_finds_an_account_by_number_and_reverses_a_double_charge(live, page):
+    number, account_id, charge_id = live.setup(small_bank)
+    log_in(page, live, "operator@bank.example")
+    assert page.url == live.url + "/admin/"
+    assert "all invariants hold" in page.get_by_test_id("ledger-health").inner_text()
+    screenshot(page, "admin-dashboard")
+
+    spaced = " ".join(number[i:i + 4] for i in range(0, len(number), 4)).lower()
+    page.fill("input[name=search][placeholder^='Account number']", spaced)
+    page.click("button:has-text('Accounts')")
+    assert "List (1)" in page.inner_text("body")
+    screenshot(page, "admin-accounts")
+    page.locator("table.model-list a", has_text=number[:4]).first.click()
+    assert page.get_by_test_id("balance").inner_text() == "€416.00"
+    screenshot(page, "admin-account")
+
+    page.locator("[data-testid=history] a", has_text="Coffee machine (twice)").click()
+    assert charge_id in page.url
+    page.click("text=Reverse…")
+    page.fill("#reason", "Card terminal charged the customer twice")
+    page.click("button:has-text('Review')")
+    assert "Card terminal charged the customer twice" in page.get_by_test_id("summary").inner_text()
+    screenshot(page, "admin-confirm-reversal")
+    page.click("button:has-text('Confirm')")
+    assert "Transaction reversed." in page.inner_text("body")
+    assert "Reversed by" in page.inner_text("body")
+
+    page.goto(f"{live.url}/admin/account/details/?id={account_id}")
+    assert page.get_by_test_id("balance").inner_text() == "€458.00"
+    history = page.get_by_test_id("history").inner_text()
+    assert "reversal" in history and "reversed" in history
+
+    page.click("text=Audit history of this account")
+    page.goto(f"{live.url}/admin/auditevent/?search=transaction.reverse")
+    audit = page.inner_text("table.model-list")
+    assert "transaction.reverse" in audit and "Card terminal charged the customer twice" in audit
+    screenshot(page, "admin-audit")
+    assert not [e for e in page.console_errors if "Content Security Policy" not in e]
+
+
+def test_viewer_sees_no_correction_controls_and_is_refused_a_direct_post(live, page):
+    _, account_id, charge_id = live.setup(small_bank)
+    log_in(page, live, "viewer@bank.example")
+    page.goto(f"{live.url}/admin/transaction/details/?id={charge_id}")
+    assert page.locator("text=Reverse…").count() == 0
+    page.goto(f"{live.url}/admin/account/details/?id={account_id}")
+    assert page.get_by_test_id("corrections").count() == 0
+    # Post the operator's form directly, with the viewer's own valid CSRF token: refused by the endpoint itself.
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    response = page.request.post(f"{live.url}/admin/transaction/{charge_id}/reverse",
+                                 form={"csrf_token": token, "reason": "sneaky", "confirmed": "yes"})
+    assert response.status == 403
+    page.goto(f"{live.url}/admin/account/details/?id={account_id}")
+    assert page.get_by_test_id("balance").inner_text() == "€416.00"
