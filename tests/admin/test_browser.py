@@ -7,7 +7,6 @@ from tests.browser_support import LiveServer, require_chromium, screenshot
 from tests.conftest import _database_url
 from tests.factories import PASSWORD, SYSTEM, days_ago, make_account, make_user
 
-
 # Werkzeug's development server can leave a static file unclosed when the browser drops a connection it no
 # longer needs; that is the test server's business, not the app's.
 pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
