@@ -19,6 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR") or ROOT / "test-artifacts" / "screenshots")
 
 
+# Werkzeug's development server can leave a static file unclosed when the browser drops a connection it no
+# longer needs; that is the test server's business, not the app's. Browser test modules set these marks.
+BROWSER_MARKS = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
+                 pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
+
+
 def require_chromium():
     if not os.path.exists(CHROMIUM):
         if os.environ.get("REQUIRE_BROWSER") == "1":

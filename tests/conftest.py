@@ -158,3 +158,13 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture
+def live(request, tmp_path):
+    """The app served on 127.0.0.1 (a fresh migrated SQLite file), for the browser tests."""
+    from tests.browser_support import LiveServer, require_chromium
+
+    require_chromium()
+    with LiveServer(_database_url("sqlite", request, tmp_path)) as server:
+        yield server

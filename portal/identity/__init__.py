@@ -3,7 +3,6 @@ from portal.identity.passwords import hash_password, verify_password
 from portal.identity.tokens import (
     authenticate_token,
     find_token,
-    granted_accounts,
     hash_secret,
     issue_token,
     revoke_token,
@@ -12,7 +11,7 @@ from portal.identity.tokens import (
 from portal.identity.users import change_role, create_user, find_user_by_email, normalize_email, update_user
 
 __all__ = [
-    "authenticate_token", "change_role", "create_user", "find_token", "find_user_by_email", "granted_accounts",
+    "authenticate_token", "change_role", "create_user", "find_token", "find_user_by_email",
     "hash_password", "hash_secret", "issue_token", "normalize_email", "revoke_token", "token_problem",
     "update_user", "verify_password",
 ]

@@ -92,8 +92,3 @@ def authenticate_token(secret, *, now=None):
     if token is None or token_problem(token, now) is not None:
         return None
     return token
-
-
-def granted_accounts(token):
-    """Return the token's accounts that still belong to its owner."""
-    return [a for a in token.accounts if a.owner_id == token.user_id]

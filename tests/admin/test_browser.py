@@ -1,23 +1,10 @@
 """The back-office in Chromium: an operator corrects a double charge; a viewer can look but not touch."""
-import pytest
-
 from portal import ledger
 from portal.models import Role
-from tests.browser_support import LiveServer, require_chromium, screenshot
-from tests.conftest import _database_url
+from tests.browser_support import BROWSER_MARKS, screenshot
 from tests.factories import PASSWORD, SYSTEM, days_ago, make_account, make_user
 
-# Werkzeug's development server can leave a static file unclosed when the browser drops a connection it no
-# longer needs; that is the test server's business, not the app's.
-pytestmark = [pytest.mark.filterwarnings("ignore::ResourceWarning"),
-              pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
-
-
-@pytest.fixture
-def live(request, tmp_path):
-    require_chromium()
-    with LiveServer(_database_url("sqlite", request, tmp_path)) as server:
-        yield server
+pytestmark = BROWSER_MARKS
 
 
 def small_bank():
