@@ -158,8 +158,10 @@ def _parse_posting(body, account):
             amount = parse_amount(body["amount"], account.currency)
         except AmountError as exc:
             errors["amount"] = str(exc)
-    description = body.get("description", "")
-    if not isinstance(description, str):
+    description = body.get("description")
+    if description is None:
+        description = ""
+    elif not isinstance(description, str):
         errors["description"] = "must be a string"
     value_date = None
     if body.get("value_date") is not None:

@@ -208,3 +208,10 @@ def test_backdated_withdrawal_that_would_overdraw_the_past_is_refused(client, cu
     assert post(client, customer, {"amount": "50.00", "value_date": days_ago(2).isoformat()}).status_code == 201
     refused(client, customer, {"amount": "-120.00", "value_date": days_ago(3).isoformat()}, 409,
             "insufficient_funds")
+
+
+def test_null_optional_fields_mean_absent(client, customer):
+    response = post(client, customer, {"amount": "-1.00", "description": None, "value_date": None,
+                                       "counterparty_account_id": None})
+    assert response.status_code == 201
+    assert response.get_json()["description"] == "" and response.get_json()["kind"] == "withdrawal"
