@@ -1,0 +1,211 @@
+"""The side-by-side benchmark: this app against ../shared/bench/floor_app.py, same machine, same run.
+
+    .venv/bin/python bench/run.py [--accounts 1000] [--history 50] [--workers 2] [--duration 10] [--runs 3]
+
+On PostgreSQL (127.0.0.1:5432, user postgres): creates fresh databases, migrates and bulk-loads this app's,
+starts both apps under gunicorn with the same worker count, drives every endpoint with wrk (bench/load.lua),
+and prints one table of medians over --runs runs: requests/s, p50, p99, and the ratio to the floor's GET or
+POST measured in the same run; then peak RSS per worker. It exits non-zero if any response was a 5xx or if
+`flask ledger check` finds a broken invariant after the load.
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+FLOOR_DIR = Path(os.environ.get("FLOOR_DIR", ROOT.parent / "shared" / "bench"))
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
+TOKEN = "pt_" + "bench" * 8 + "abc"  # 43 characters after the prefix, like a real one
+APP_PORT, FLOOR_PORT = 8099, 8098
+LINE = re.compile(r"requests (\d+) rps ([\d.]+) p50_ms ([\d.]+) p99_ms ([\d.]+)(.*)")
+
+
+def fresh_database(name):
+    engine = sa.create_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return f"{PG}/{name}"
+
+
+def flask(env, *args):
+    return subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+
+
+def start(cmd, cwd, env, port, log):
+    process = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)  # noqa: S310 (loopback)
+            return process
+        except urllib.error.HTTPError:
+            return process  # the floor has no /healthz: any HTTP answer means it is up
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server on port {port} did not start; see {log.name}")
+
+
+def stop(process):
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def worker_rss_kib(master):
+    """Peak resident memory (VmHWM) of each gunicorn worker of `master`."""
+    peaks = []
+    for child in Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split():
+        status = Path(f"/proc/{child}/status").read_text()
+        peaks.append(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)))
+    return peaks
+
+
+def wrk(port, requests, *, method="GET", body=None, token=TOKEN, duration=10, connections=16):
+    env = {**os.environ, "REQUESTS": str(requests), "TOKEN": token, "METHOD": method}
+    if body:
+        env["BODY"] = body
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", str(ROOT / "bench/load.lua"),
+                          f"http://127.0.0.1:{port}"], env=env, capture_output=True, text=True, check=True).stdout
+    match = LINE.search(out.strip().splitlines()[-1])
+    statuses = dict(re.findall(r"status_(\d+) (\d+)", match.group(5)))
+    return {"rps": float(match.group(2)), "p50": float(match.group(3)), "p99": float(match.group(4)),
+            "statuses": {int(k): int(v) for k, v in statuses.items()}}
+
+
+def write_lines(directory, name, lines):
+    path = Path(directory) / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--history", type=int, default=50, help="seeded transactions per account")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    for tool in ("wrk",):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is missing: apt-get install {tool}")
+
+    from bench.seed import seed
+
+    app_url = fresh_database("portal_bench")
+    floor_url = fresh_database("portal_bench_floor")
+    env = {**os.environ, "DATABASE_URL": app_url, "PORTAL_ENV": "production", "SECRET_KEY": "bench-only-" + "x" * 32,
+           "API_RATE_LIMIT": "100000000/minute", "LOG_LEVEL": "WARNING"}
+    result = flask(env, "db", "upgrade")
+    if result.returncode:
+        raise SystemExit(result.stderr)
+    started = time.perf_counter()
+    accounts = seed(app_url, accounts=args.accounts, history=args.history, token=TOKEN)
+    print(f"loaded {args.accounts} accounts x {args.history + 1} transactions in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)
+
+    work = tempfile.mkdtemp(prefix="bench-")
+    logs = {name: open(Path(work) / f"{name}.log", "w") for name in ("app", "floor")}  # noqa: SIM115
+    gunicorn = str(ROOT / ".venv/bin/gunicorn")
+    app = start([gunicorn, "-w", str(args.workers), "-b", f"127.0.0.1:{APP_PORT}", "wsgi:app"], ROOT, env,
+                APP_PORT, logs["app"])
+    floor = start([gunicorn, "-w", str(args.workers), "-b", f"127.0.0.1:{FLOOR_PORT}", "floor_app:create_app()"],
+                  FLOOR_DIR, {**os.environ, "DATABASE_URL": floor_url}, FLOOR_PORT, logs["floor"])
+    try:
+        urllib.request.urlopen(urllib.request.Request(  # noqa: S310 (loopback)
+            f"http://127.0.0.1:{FLOOR_PORT}/setup?accounts={args.accounts}", method="POST"), timeout=120)
+        rows, five_xx = run_scenarios(args, accounts, work)
+        rss = {"app": worker_rss_kib(app), "floor": worker_rss_kib(floor)}
+    finally:
+        stop(app)
+        stop(floor)
+    print_table(rows, rss, args)
+    check = flask(env, "ledger", "check")
+    print(check.stdout.strip() or check.stderr.strip())
+    failed = False
+    if five_xx:
+        print(f"FAIL: {five_xx} responses were 5xx (logs in {work})")
+        failed = True
+    if check.returncode:
+        print("FAIL: ledger check found broken invariants after the load")
+        failed = True
+    sys.exit(1 if failed else 0)
+
+
+def run_scenarios(args, accounts, work):
+    month_ago = time.strftime("%Y-%m-%d", time.localtime(time.time() - 30 * 86400))
+    base = "/api/v1/accounts"
+    deep = deep_cursors(accounts)
+    scenarios = [
+        ("floor GET balance", FLOOR_PORT, "GET", [f"/balance/{n}" for n in range(2, args.accounts + 2)], None,
+         "floor-token"),
+        ("floor POST", FLOOR_PORT, "POST", [f"/transactions/{n}" for n in range(2, args.accounts + 2)],
+         '{"amount": "-0.01"}', "floor-token"),
+        ("GET balance", APP_PORT, "GET", [f"{base}/{a}/balance" for a in accounts], None, TOKEN),
+        ("GET balance at a date", APP_PORT, "GET", [f"{base}/{a}/balance?date={month_ago}" for a in accounts], None,
+         TOKEN),
+        ("GET transactions", APP_PORT, "GET", [f"{base}/{a}/transactions" for a in accounts], None, TOKEN),
+        ("GET transactions, deep cursor", APP_PORT, "GET",
+         [f"{base}/{a}/transactions?cursor={deep[a]}" for a in accounts], None, TOKEN),
+        ("POST withdrawal", APP_PORT, "POST", [f"{base}/{a}/transactions" for a in accounts],
+         '{"amount": "-0.01", "description": "bench"}', TOKEN),
+        ("POST transfer", APP_PORT, "POST",
+         [f"{base}/{a}/transactions\t"
+          f'{{"amount": "-0.01", "counterparty_account_id": "{accounts[(i + 1) % len(accounts)]}"}}'
+          for i, a in enumerate(accounts)], None, TOKEN),
+    ]
+    measured, five_xx = {}, 0
+    for run in range(args.runs):
+        for name, port, method, lines, body, token in scenarios:
+            requests = write_lines(work, re.sub(r"\W+", "-", name) + ".txt", lines)
+            result = wrk(port, requests, method=method, body=body, token=token, duration=args.duration,
+                         connections=args.connections)
+            five_xx += sum(n for status, n in result["statuses"].items() if status >= 500)
+            measured.setdefault(name, []).append(result)
+            print(f"run {run + 1} {name}: {result['rps']:.0f} req/s, p50 {result['p50']:.1f} ms, "
+                  f"statuses {result['statuses']}", flush=True)
+    return measured, five_xx
+
+
+def deep_cursors(accounts):
+    """A cursor per account near the far end of its year of history: the page a client reaches last."""
+    import datetime as dt
+
+    from portal.ledger.history import Position, encode_position
+
+    near_the_start = dt.date.today() - dt.timedelta(days=350)
+    return {a: encode_position(Position(near_the_start, 2**62)) for a in accounts}
+
+
+def print_table(measured, rss, args):
+    med = {name: {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99")}
+           for name, runs in measured.items()}
+    floor_get, floor_post = med["floor GET balance"]["rps"], med["floor POST"]["rps"]
+    print(f"\nMedians of {args.runs} runs of {args.duration} s, {args.connections} connections, "
+          f"{args.workers} gunicorn workers each, {args.accounts} accounts\n")
+    print(f"| {'endpoint':<30} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'× floor':>8} |")
+    print(f"|{'-' * 32}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 10}|")
+    for name, m in med.items():
+        floor = floor_post if "POST" in name else floor_get
+        print(f"| {name:<30} | {m['rps']:>8.0f} | {m['p50']:>7.2f} | {m['p99']:>7.2f} | {m['rps'] / floor:>8.2f} |")
+    for name, peaks in rss.items():
+        print(f"peak RSS per worker, {name}: " + ", ".join(f"{kib / 1024:.0f} MiB" for kib in peaks))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Bulk-load a migrated PostgreSQL database with accounts and history, in a few set-based statements.
+
+The rows are what the domain layer would have written (balanced transactions, stored balances, day-end rows),
+so `flask ledger check` must pass afterwards; triggers are off during the load (session_replication_role =
+replica, a superuser setting) only to avoid one trigger call per row, and the check proves nothing was skipped.
+"""
+import datetime as dt
+import hashlib
+import uuid
+
+import sqlalchemy as sa
+
+from portal.ledger import numbers
+
+BENCH_EMAIL = "bench@example.com"
+
+
+def _system_accounts(conn, currency="EUR"):
+    ids = {}
+    for code in ("settlement", "corrections"):
+        account_id = uuid.uuid4()
+        conn.execute(sa.text(
+            "INSERT INTO accounts (id, number, name, currency, kind, system_code, status, balance, opened_on, "
+            "created_at) VALUES (:id, :number, :name, :cur, 'system', :code, 'active', NULL, '2000-01-01', now())"),
+            {"id": account_id, "number": numbers.generate(), "name": f"{code.title()} {currency}", "cur": currency,
+             "code": code})
+        ids[code] = account_id
+    return ids
+
+
+def seed(url, *, accounts, history, token, days=365, starting_balance=10_000_000):
+    """Create one customer owning `accounts` accounts, each with `history` deposits spread over `days` days
+    plus an opening deposit of `starting_balance`, and a token (secret `token`) with every scope on all of them.
+    Return the account ids in creation order."""
+    engine = sa.create_engine(url)
+    today = dt.date.today()
+    opened = today - dt.timedelta(days=days + 1)
+    with engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        settlement = _system_accounts(conn)["settlement"]
+        user_id = conn.execute(sa.text(
+            "INSERT INTO users (email, name, password_hash, role, active, created_at) "
+            "VALUES (:email, 'Bench Customer', 'not-a-login', 'customer', true, now()) RETURNING id"),
+            {"email": BENCH_EMAIL}).scalar_one()
+        rows = [{"id": uuid.uuid4(), "number": numbers.generate(), "name": f"Bench {i}", "owner": user_id,
+                 "opened": opened} for i in range(accounts)]
+        conn.execute(sa.text(
+            "INSERT INTO accounts (id, number, name, owner_id, currency, kind, status, balance, opened_on, "
+            "created_at) VALUES (:id, :number, :name, :owner, 'EUR', 'customer', 'active', 0, :opened, now())"),
+            rows)
+        _history(conn, settlement, [r["id"] for r in rows], history, days, opened, starting_balance)
+        token_id = conn.execute(sa.text(
+            "INSERT INTO api_tokens (user_id, name, prefix, token_hash, scopes, created_at) VALUES "
+            "(:user, 'Bench', :prefix, :hash, 'accounts:read transactions:read transactions:write', now()) "
+            "RETURNING id"),
+            {"user": user_id, "prefix": token[:10], "hash": hashlib.sha256(token.encode()).hexdigest()}).scalar_one()
+        conn.execute(sa.text(
+            "INSERT INTO api_token_accounts (token_id, account_id) "
+            "SELECT :token, id FROM accounts WHERE owner_id = :user"), {"token": token_id, "user": user_id})
+    engine.dispose()
+    return [r["id"] for r in rows]
+
+
+def _history(conn, settlement, account_ids, history, days, opened, starting_balance):
+    """An opening deposit on the opening day, then `history` deposits of 1.00 spread evenly over `days`."""
+    conn.execute(sa.text("CREATE TEMP TABLE seed (tx uuid, account_id uuid, day date, amount bigint) ON COMMIT DROP"))
+    conn.execute(sa.text(
+        "INSERT INTO seed SELECT gen_random_uuid(), a, CAST(:opened AS date), :start "
+        "FROM unnest(CAST(:accounts AS uuid[])) AS a"),
+        {"opened": opened, "start": starting_balance, "accounts": [str(a) for a in account_ids]})
+    if history:
+        conn.execute(sa.text(
+            "INSERT INTO seed SELECT gen_random_uuid(), a, "
+            "CAST(:opened AS date) + 1 + CAST(floor((g - 1) * CAST(:days AS numeric) / :history) AS int), 100 "
+            "FROM unnest(CAST(:accounts AS uuid[])) AS a CROSS JOIN generate_series(1, :history) AS g"),
+            {"opened": opened, "days": days - 1, "history": history, "accounts": [str(a) for a in account_ids]})
+    conn.execute(sa.text(
+        "INSERT INTO transactions (id, kind, value_date, booked_at, description) "
+        "SELECT tx, 'deposit', day, now(), 'Seeded deposit' FROM seed"))
+    conn.execute(sa.text(
+        "INSERT INTO entries (transaction_id, account_id, amount, value_date) "
+        "SELECT tx, account_id, amount, day FROM seed UNION ALL SELECT tx, :settlement, -amount, day FROM seed "
+        "ORDER BY 4, 1"), {"settlement": settlement})
+    conn.execute(sa.text(
+        "UPDATE accounts SET balance = s.total FROM (SELECT account_id, sum(amount) AS total FROM seed "
+        "GROUP BY account_id) AS s WHERE accounts.id = s.account_id"))
+    conn.execute(sa.text(
+        "INSERT INTO daily_balances (account_id, day, closing) "
+        "SELECT account_id, day, sum(sum(amount)) OVER (PARTITION BY account_id ORDER BY day) "
+        "FROM seed GROUP BY account_id, day"))
+    conn.execute(sa.text("ANALYZE"))
