@@ -127,7 +127,7 @@ def _post_transaction(token, account_id):
                                                 "Location": _location(account.id, replay.body["id"])}
     transaction = ledger.post(account, posting["amount"], actor=g.actor, counterparty=counterparty,
                               value_date=posting["value_date"], description=posting["description"])
-    result = transaction_json(history.account_transaction(account, transaction.id))
+    result = transaction_json(history.posted_line(transaction, account, posting["amount"], counterparty))
     if key is not None:
         idempotency.remember(token.user_id, key, 201, result)
     db.session.commit()

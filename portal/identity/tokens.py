@@ -3,6 +3,7 @@ import hashlib
 import secrets
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from portal import audit
 from portal.extensions import db
@@ -73,7 +74,8 @@ def find_token(secret):
     """
     if not secret or not secret.startswith(SECRET_PREFIX) or len(secret) > 200:
         return None
-    return db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
+    return db.session.scalar(sa.select(ApiToken).options(joinedload(ApiToken.user))
+                             .where(ApiToken.token_hash == hash_secret(secret)))
 
 
 def token_problem(token, now=None):

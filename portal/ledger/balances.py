@@ -36,22 +36,18 @@ def sum_of_entries(*where):
 
 def lowest_day_end_from(account_id, day):
     """Return the lowest balance at the end of any date on or after `day` (up to the latest posting)."""
-    lowest = db.session.scalar(
-        sa.select(sa.func.min(DailyBalance.closing))
-        .where(DailyBalance.account_id == account_id, DailyBalance.day >= day)
-    )
-    before = db.session.execute(
-        sa.select(DailyBalance.day, DailyBalance.closing)
-        .where(DailyBalance.account_id == account_id, DailyBalance.day <= day)
-        .order_by(DailyBalance.day.desc())
-        .limit(1)
-    ).first()
+    table = DailyBalance.__table__
+    mine = table.c.account_id == account_id
+    lowest, before, on_day = db.session.execute(sa.select(
+        sa.select(sa.func.min(table.c.closing)).where(mine, table.c.day >= day).scalar_subquery(),
+        sa.select(table.c.closing).where(mine, table.c.day < day).order_by(table.c.day.desc()).limit(1)
+        .scalar_subquery(),
+        sa.select(sa.func.count()).where(mine, table.c.day == day).scalar_subquery(),
+    )).one()
     candidates = [] if lowest is None else [lowest]
     # The end of `day` itself, when nothing was posted on it, is the latest earlier day-end (or 0).
-    if before is None:
-        candidates.append(0)
-    elif before.day < day:
-        candidates.append(before.closing)
+    if not on_day:
+        candidates.append(before or 0)
     return min(candidates)
 
 

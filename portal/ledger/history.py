@@ -94,6 +94,15 @@ def account_transaction(account, transaction_id):
     return None if row is None else _line(row, account.currency)
 
 
+def posted_line(transaction, account, amount, counterparty=None):
+    """The line a transaction just posted shows on `account`, from what the poster knows (no query)."""
+    return Line(entry_id=None, transaction_id=transaction.id, account_id=account.id, amount=amount,
+                currency=account.currency, description=transaction.description, value_date=transaction.value_date,
+                booked_at=transaction.booked_at, kind=transaction.kind,
+                counterparty_account_id=counterparty.id if counterparty is not None else None,
+                reverses=transaction.reverses_id, reversed_by=None)
+
+
 def position_of(line):
     return Position(line.value_date, line.entry_id)
 

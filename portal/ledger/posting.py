@@ -4,6 +4,8 @@ Every function validates, locks, re-checks against the locked rows, writes, and 
 in the caller's database transaction. It flushes but never commits: the door (request, command) commits once,
 or rolls back on any error. A LedgerError is raised before anything is written.
 """
+import uuid
+
 import sqlalchemy as sa
 
 from portal import audit
@@ -140,12 +142,11 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
             raise errors.InsufficientFunds()
 
     transaction = Transaction(
-        kind=kind.value, value_date=value_date, booked_at=clock.now(), description=description,
+        id=uuid.uuid4(), kind=kind.value, value_date=value_date, booked_at=clock.now(), description=description,
         created_by_user_id=actor.user_id, created_by_token_id=actor.token_id,
         reverses_id=reverses.id if reverses is not None else None, reason=reason,
     )
     db.session.add(transaction)
-    db.session.flush()
     db.session.add_all(Entry(transaction_id=transaction.id, account_id=account.id, amount=amount,
                              value_date=value_date) for account, amount in legs)
     for account_id in customer_ids:
