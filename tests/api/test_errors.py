@@ -81,12 +81,10 @@ def test_rate_limit_is_per_token_with_retry_after(backend, request, tmp_path, mo
 
 
 def test_a_lost_database_connection_is_a_clean_503(client, customer, monkeypatch):
-    from portal.api import auth
-
     def lost(*_args, **_kwargs):
         raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
 
-    monkeypatch.setattr(auth.identity, "find_token", lost)
+    monkeypatch.setattr(db.session, "execute", lost)
     response = client.get("/api/v1/accounts", headers=customer.headers)
     assert_envelope(response, 503, "service_unavailable")
     assert "server closed" not in response.get_data(as_text=True)
