@@ -28,7 +28,7 @@ def _system_accounts(conn, currency="EUR"):
     return ids
 
 
-def seed(url, *, accounts, history, token, days=365, starting_balance=10_000_000):
+def seed(url, *, accounts, history, token, days=365, starting_balance=10_000_000, email=BENCH_EMAIL):
     """Create one customer owning `accounts` accounts, each with `history` deposits spread over `days` days
     plus an opening deposit of `starting_balance`, and a token (secret `token`) with every scope on all of them.
     Return the account ids in creation order."""
@@ -37,11 +37,14 @@ def seed(url, *, accounts, history, token, days=365, starting_balance=10_000_000
     opened = today - dt.timedelta(days=days + 1)
     with engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-        settlement = _system_accounts(conn)["settlement"]
+        settlement = conn.execute(sa.text(
+            "SELECT id FROM accounts WHERE system_code = 'settlement' AND currency = 'EUR'")).scalar()
+        if settlement is None:
+            settlement = _system_accounts(conn)["settlement"]
         user_id = conn.execute(sa.text(
             "INSERT INTO users (email, name, password_hash, role, active, created_at) "
             "VALUES (:email, 'Bench Customer', 'not-a-login', 'customer', true, now()) RETURNING id"),
-            {"email": BENCH_EMAIL}).scalar_one()
+            {"email": email}).scalar_one()
         rows = [{"id": uuid.uuid4(), "number": numbers.generate(), "name": f"Bench {i}", "owner": user_id,
                  "opened": opened} for i in range(accounts)]
         conn.execute(sa.text(

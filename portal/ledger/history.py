@@ -82,8 +82,10 @@ def account_history(account, *, after=None, date_from=None, date_to=None, limit=
     if date_to is not None:
         query = query.where(Entry.value_date <= date_to)
     if after is not None:
-        query = query.where(sa.or_(Entry.value_date < after.value_date,
-                                   sa.and_(Entry.value_date == after.value_date, Entry.id < after.entry_id)))
+        # A row-value comparison, not "date < d OR (date = d AND id < i)": PostgreSQL turns the former into one
+        # range scan of the index, while the OR form filtered its way through the history (181 ms deep into a
+        # million entries, measured by bench/growth.py).
+        query = query.where(sa.tuple_(Entry.value_date, Entry.id) < sa.tuple_(after.value_date, after.entry_id))
     query = query.order_by(Entry.value_date.desc(), Entry.id.desc()).limit(limit)
     return [_line(row, account.currency) for row in db.session.execute(query)]
 
