@@ -51,7 +51,7 @@ def create_user(email, name, *, role, password, actor, reason=None):
 
 def update_user(user, *, actor, reason, name=None, email=None, active=None):
     """Change a user's name, email or active flag (deactivating also stops their sessions and tokens)."""
-    reason = _required_reason(reason)
+    reason = errors.require_reason(reason)
     changes = {}
     if name is not None and name.strip() != user.name:
         name = name.strip()
@@ -81,7 +81,7 @@ def update_user(user, *, actor, reason, name=None, email=None, active=None):
 
 def change_role(user, role, *, actor, reason):
     """Move a member of staff to another staff role (customers own accounts and stay customers)."""
-    reason = _required_reason(reason)
+    reason = errors.require_reason(reason)
     try:
         role = Role(role)
     except ValueError:
@@ -97,10 +97,3 @@ def change_role(user, role, *, actor, reason):
     audit.record(actor, "user.role_change", object_type="user", object_id=user.id, changes=changes, reason=reason)
     db.session.flush()
     return changes
-
-
-def _required_reason(reason):
-    reason = (reason or "").strip()
-    if not reason:
-        raise errors.ReasonRequired()
-    return reason

@@ -72,9 +72,7 @@ def close(account, *, actor, reason):
 
 
 def _change_status(account, allowed_from, new_status, action, actor, reason):
-    reason = (reason or "").strip()
-    if not reason:
-        raise errors.ReasonRequired()
+    reason = errors.require_reason(reason)
     account = _locked(account)
     if AccountStatus(account.status) not in allowed_from:
         raise errors.InvalidStatusChange(f"a {account.status} account cannot be changed to {new_status.value}")

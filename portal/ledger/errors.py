@@ -93,3 +93,11 @@ class ReasonRequired(ValidationError):
     """A reason is required for this correction."""
 
     field = "reason"
+
+
+def require_reason(reason):
+    """Return the reason without surrounding blanks, or raise ReasonRequired if there is none."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    return reason

@@ -72,7 +72,7 @@ def post(account, amount, *, actor, counterparty=None, value_date=None, descript
 
 def reverse(transaction, *, actor, reason):
     """Post the mirror image of `transaction` on its value date, so every day-end is as if it never happened."""
-    reason = _require_reason(reason)
+    reason = errors.require_reason(reason)
     if transaction.kind == TransactionKind.REVERSAL.value:
         raise errors.NotReversible()
     legs = [(entry.account, -entry.amount) for entry in transaction.entries]
@@ -83,7 +83,7 @@ def reverse(transaction, *, actor, reason):
 
 def adjust(account, amount, *, actor, reason, value_date=None, description=""):
     """Post a staff adjustment of a signed amount between a customer account and the corrections account."""
-    reason = _require_reason(reason)
+    reason = errors.require_reason(reason)
     if amount == 0:
         raise errors.InvalidAmount("must not be zero")
     if not account.is_customer:
@@ -99,13 +99,6 @@ def _require_positive(amount):
         raise errors.InvalidAmount("must be an integer number of minor units")
     if amount <= 0:
         raise errors.InvalidAmount("must be greater than zero")
-
-
-def _require_reason(reason):
-    reason = (reason or "").strip()
-    if not reason:
-        raise errors.ReasonRequired()
-    return reason
 
 
 def _post(kind, legs, *, actor, value_date, description, subject=None, reason=None, reverses=None,
