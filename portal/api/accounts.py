@@ -1,15 +1,14 @@
 """`/accounts`: the accounts granted to the token, and their balances (now or at the end of a date)."""
-import sqlalchemy as sa
 from flask import g
 from flask_restx import Namespace, Resource
 
 from portal import ledger
-from portal.api.auth import granted_account, require_scope
+from portal.api.auth import granted_account, granted_accounts, require_scope
 from portal.api.docs import documented, nullable
 from portal.api.params import query_date, validation_error
 from portal.api.presenters import account_json
 from portal.extensions import db
-from portal.models import Account, Scope, api_token_accounts
+from portal.models import Account, Scope
 from portal.money import format_amount
 
 ns = Namespace("accounts", description="Accounts granted to the token, and their balances", path="/accounts")
@@ -50,13 +49,7 @@ class AccountList(Resource):
     @require_scope(Scope.ACCOUNTS_READ)
     def get(self):
         """List the accounts granted to the token."""
-        accounts = db.session.scalars(
-            sa.select(Account)
-            .join(api_token_accounts, api_token_accounts.c.account_id == Account.id)
-            .where(api_token_accounts.c.token_id == g.api_token.id, Account.owner_id == g.api_token.user_id,
-                   Account.kind == "customer")
-            .order_by(Account.opened_on, Account.number)
-        )
+        accounts = db.session.scalars(granted_accounts(g.api_token).order_by(Account.opened_on, Account.number))
         return {"data": [account_json(account) for account in accounts]}
 
 

@@ -33,8 +33,7 @@ def authenticate(account_id=None):
     """
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     secret = secret.strip()
-    if scheme.lower() != "bearer" or not secret or not secret.startswith(identity.tokens.SECRET_PREFIX) or len(
-            secret) > 200:
+    if scheme.lower() != "bearer" or not identity.tokens.is_well_formed(secret):
         raise _unauthorized("missing or malformed Authorization header")
     row = db.session.execute(
         sa.select(ApiToken, User, Account)
@@ -87,16 +86,21 @@ def forbidden(token, reason):
     return ApiError(403, "forbidden", f"Forbidden: {reason}.")
 
 
+def granted_accounts(token):
+    """The accounts `token` may see: in its grant, customer accounts, and still its owner's."""
+    return (
+        sa.select(Account)
+        .join(api_token_accounts, api_token_accounts.c.account_id == Account.id)
+        .where(api_token_accounts.c.token_id == token.id, Account.owner_id == token.user_id,
+               Account.kind == "customer")
+    )
+
+
 def granted_account_or_none(token, account_id):
     """Return the account if it is in the token's grant and still its owner's, else None."""
     if token is g.get("api_token") and account_id in g.get("granted", {}):
         return g.granted[account_id]
-    return db.session.scalar(
-        sa.select(Account)
-        .join(api_token_accounts, api_token_accounts.c.account_id == Account.id)
-        .where(api_token_accounts.c.token_id == token.id, Account.id == account_id,
-               Account.owner_id == token.user_id, Account.kind == "customer")
-    )
+    return db.session.scalar(granted_accounts(token).where(Account.id == account_id))
 
 
 def granted_account(token, account_id):

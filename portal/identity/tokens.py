@@ -66,13 +66,18 @@ def revoke_token(token, *, actor, reason=None):
     return token
 
 
+def is_well_formed(secret):
+    """Whether `secret` could be a token at all (checked before any hashing or lookup)."""
+    return bool(secret) and secret.startswith(SECRET_PREFIX) and len(secret) <= 200
+
+
 def find_token(secret):
     """Return the token whose secret this is, in whatever state, or None.
 
     The lookup is by hash through a unique index, so response time does not depend on how much of the
     secret an attacker guessed right.
     """
-    if not secret or not secret.startswith(SECRET_PREFIX) or len(secret) > 200:
+    if not is_well_formed(secret):
         return None
     return db.session.scalar(sa.select(ApiToken).options(joinedload(ApiToken.user))
                              .where(ApiToken.token_hash == hash_secret(secret)))
