@@ -130,8 +130,8 @@ def _post_transaction(token, account_id):
     result = transaction_json(history.posted_line(transaction, account, posting["amount"], counterparty))
     if key is not None:
         idempotency.remember(token.user_id, key, 201, result)
-    db.session.commit()
-    return result, 201, {"Location": _location(account.id, result["id"])}
+    db.session.commit()  # expires the ORM objects: what follows uses only what was read before
+    return result, 201, {"Location": _location(account_id, result["id"])}
 
 
 def _audit_refusal(account_id, code, message, invalid_input, errors=None):

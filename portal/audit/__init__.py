@@ -9,6 +9,7 @@ from typing import Optional
 
 from portal.extensions import db
 from portal.models import AuditEvent
+from portal.models.base import utcnow
 
 # Fields whose values must never reach the audit log, whatever a caller passes in `changes`.
 SECRET_FIELDS = frozenset({"password", "password_hash", "token", "token_hash", "secret"})
@@ -68,8 +69,9 @@ def _plain(value):
 
 def record(actor, action, *, object_type=None, object_id=None, subject_user_id=None, changes=None, reason=None,
            outcome="success"):
-    """Add an audit event to the current session; it commits, or rolls back, with the change it describes."""
-    event = AuditEvent(
+    """Write an audit event in the current session's transaction; it commits, or rolls back, with the change."""
+    db.session.execute(AuditEvent.__table__.insert().values(
+        occurred_at=utcnow(),
         actor_type=actor.type,
         actor_user_id=actor.user_id,
         actor_token_id=actor.token_id,
@@ -83,14 +85,11 @@ def record(actor, action, *, object_type=None, object_id=None, subject_user_id=N
         changes=_clean(changes),
         reason=reason,
         outcome=outcome,
-    )
-    db.session.add(event)
-    return event
+    ))
 
 
 def record_separately(actor, action, **fields):
     """Record a refused or failed attempt in a transaction of its own, after the caller rolled back its work."""
     db.session.rollback()
-    event = record(actor, action, **fields)
+    record(actor, action, **fields)
     db.session.commit()
-    return event

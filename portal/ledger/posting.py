@@ -1,20 +1,22 @@
 """Posting transactions: the only code that writes transactions, entries and balances.
 
 Every function validates, locks, re-checks against the locked rows, writes, and records the audit event, all
-in the caller's database transaction. It flushes but never commits: the door (request, command) commits once,
+in the caller's database transaction. It writes but never commits: the door (request, command) commits once,
 or rolls back on any error. A LedgerError is raised before anything is written.
 """
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit
 from portal.extensions import db
 from portal.ledger import clock, errors
 from portal.ledger.balances import apply_to_day_ends, lowest_day_end_from
 from portal.ledger.locking import lock_accounts
-from portal.ledger.system import system_account
-from portal.models import AccountStatus, Entry, SystemCode, Transaction, TransactionKind
+from portal.ledger.system import system_account_ref
+from portal.models import Account, AccountStatus, Entry, SystemCode, Transaction, TransactionKind
 from portal.money import format_amount
 
 MAX_DESCRIPTION = 140
@@ -23,7 +25,7 @@ MAX_DESCRIPTION = 140
 def deposit(account, amount, *, actor, value_date=None, description=""):
     """Bring `amount` (minor units, > 0) into a customer account from the outside world."""
     _require_positive(amount)
-    settlement = system_account(SystemCode.SETTLEMENT, account.currency)
+    settlement = system_account_ref(SystemCode.SETTLEMENT, account.currency)
     return _post(TransactionKind.DEPOSIT, [(account, amount), (settlement, -amount)], actor=actor,
                  value_date=value_date, description=description)
 
@@ -31,7 +33,7 @@ def deposit(account, amount, *, actor, value_date=None, description=""):
 def withdraw(account, amount, *, actor, value_date=None, description=""):
     """Take `amount` (minor units, > 0) out of a customer account to the outside world."""
     _require_positive(amount)
-    settlement = system_account(SystemCode.SETTLEMENT, account.currency)
+    settlement = system_account_ref(SystemCode.SETTLEMENT, account.currency)
     return _post(TransactionKind.WITHDRAWAL, [(account, -amount), (settlement, amount)], actor=actor,
                  value_date=value_date, description=description)
 
@@ -88,7 +90,7 @@ def adjust(account, amount, *, actor, reason, value_date=None, description=""):
         raise errors.InvalidAmount("must not be zero")
     if not account.is_customer:
         raise errors.ValidationError("adjustments are posted to customer accounts", field="account_id")
-    corrections = system_account(SystemCode.CORRECTIONS, account.currency)
+    corrections = system_account_ref(SystemCode.CORRECTIONS, account.currency)
     return _post(TransactionKind.ADJUSTMENT, [(account, amount), (corrections, -amount)], actor=actor,
                  value_date=value_date, description=description or "Adjustment", reason=reason,
                  correction=True, action="transaction.adjust")
@@ -139,12 +141,10 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
         created_by_user_id=actor.user_id, created_by_token_id=actor.token_id,
         reverses_id=reverses.id if reverses is not None else None, reason=reason,
     )
-    db.session.add(transaction)
-    db.session.add_all(Entry(transaction_id=transaction.id, account_id=account.id, amount=amount,
-                             value_date=value_date) for account, amount in legs)
+    _insert(transaction, legs)
     for account_id in customer_ids:
         amount = next(amount for account, amount in legs if account.id == account_id)
-        locked[account_id].balance = locked[account_id].balance + amount
+        _add_to_balance(locked[account_id], amount)
         apply_to_day_ends(account_id, value_date, amount)
 
     subject_amount = next(amount for account, amount in legs if account.id == subject.id)
@@ -161,8 +161,29 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
             **({"reverses": [None, str(reverses.id)]} if reverses is not None else {}),
         },
     )
-    db.session.flush()
     return transaction
+
+
+def _insert(transaction, legs):
+    """INSERT the transaction and its entries as plain statements, then attach the object to the session.
+
+    The unit of work would cost more than the posting's own SQL; the object comes back as a persistent one
+    (its entries load on first access), as if it had been flushed.
+    """
+    columns = {column.key: getattr(transaction, column.key) for column in Transaction.__table__.columns}
+    db.session.execute(Transaction.__table__.insert().values(**columns))
+    db.session.execute(Entry.__table__.insert(), [
+        {"transaction_id": transaction.id, "account_id": account.id, "amount": amount,
+         "value_date": transaction.value_date} for account, amount in legs])
+    make_transient_to_detached(transaction)
+    db.session.add(transaction)
+
+
+def _add_to_balance(account, amount):
+    """Move a locked account's stored balance by `amount`, in one UPDATE (no unit-of-work flush)."""
+    table = Account.__table__
+    db.session.execute(table.update().where(table.c.id == account.id).values(balance=table.c.balance + amount))
+    set_committed_value(account, "balance", account.balance + amount)
 
 
 def _check_can_post(account, value_date, *, is_subject, correction):
