@@ -35,6 +35,10 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     with target_db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # The app's statement timeout guards requests; a migration may rewrite a large table.
+            connection.exec_driver_sql("SET statement_timeout = 0")
+            connection.commit()  # the setting stays for the session; the migration gets its own transaction
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()

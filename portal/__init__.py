@@ -40,11 +40,12 @@ def register_logging(app):
 def register_extensions(app):
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(exist_ok=True)
+    from portal.database import configure_engine, engine_options
+
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     limiter.init_app(app)
-    from portal.database import configure_engine
-
     with app.app_context():
         configure_engine(db.engine)
 

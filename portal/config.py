@@ -34,7 +34,10 @@ class Config:
 
     def __init__(self):
         self.SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{ROOT / 'instance' / 'portal.db'}")
+        # pre-ping: a connection the server dropped (restart, failover) is replaced before use, not reported.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # A stuck query or lock wait is cancelled (the request answers 503) instead of holding a worker forever.
+        self.DATABASE_STATEMENT_TIMEOUT_MS = int(_env("DATABASE_STATEMENT_TIMEOUT_MS", "5000"))
         self.SECRET_KEY = _env("SECRET_KEY")
         self.BANK_TIMEZONE = _env("BANK_TIMEZONE", "UTC")
         self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "120/minute")

@@ -2,6 +2,25 @@
 import sqlalchemy as sa
 
 
+def engine_options(config):
+    """The engine options for `config`: on PostgreSQL, every session gets the configured statement timeout."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    timeout = int(config.get("DATABASE_STATEMENT_TIMEOUT_MS") or 0)
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and timeout > 0:
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args["options"] = f"{connect_args.get('options', '')} -c statement_timeout={timeout}".strip()
+        options["connect_args"] = connect_args
+    return options
+
+
+def without_statement_timeout():
+    """Lift the statement timeout for the rest of the current transaction (long-running commands)."""
+    from portal.extensions import db
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SET LOCAL statement_timeout = 0"))
+
+
 def configure_engine(engine):
     """Give SQLite the behaviour the ledger relies on: enforced foreign keys and a write lock taken up front.
 
