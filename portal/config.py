@@ -42,7 +42,11 @@ class Config:
         self.BANK_TIMEZONE = _env("BANK_TIMEZONE", "UTC")
         self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "120/minute")
         self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10/minute")
+        # memory:// counts per process; redis://… shares one count across processes and machines.
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_KEY_PREFIX = _env("RATELIMIT_KEY_PREFIX", "portal")
+        # If the shared store is down, count per process rather than fail every request.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
         self.RESTX_MASK_SWAGGER = False  # no X-Fields header: responses are fixed shapes
         self.RESTX_ERROR_404_HELP = False
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO").upper()

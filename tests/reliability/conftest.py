@@ -1,0 +1,183 @@
+"""The app as production runs it: gunicorn with several worker processes, on PostgreSQL, called over HTTP.
+
+`serve(**env)` starts one server on a free port of 127.0.0.1 against the test's PostgreSQL database (already
+migrated and emptied by `pg_app`); every server is stopped when the test ends. `Http` is a small JSON client
+that never raises on an HTTP status, so a test can count what the server answered.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from portal import identity
+from portal.extensions import db
+from tests.factories import SYSTEM, make_account, make_user
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SECRET_KEY = "reliability-tests-only-" + "k" * 32
+APPLICATION_NAME = "portal-under-test"  # how the tests tell the server's sessions from their own
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Response:
+    status: int
+    body: object
+    headers: dict
+
+
+class Http:
+    """JSON over HTTP with urllib: one call, one answer, whatever its status."""
+
+    def __init__(self, base_url, token=None):
+        self.base_url, self.token = base_url, token
+
+    def request(self, method, path, body=None, headers=None, timeout=30, raw=None):
+        headers = dict(headers or {})
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 (loopback)
+                status, raw, got = answer.status, answer.read(), dict(answer.headers)
+        except urllib.error.HTTPError as error:
+            status, raw, got = error.code, error.read(), dict(error.headers)
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = raw.decode(errors="replace")
+        return Response(status, parsed, got)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, body=None, **kwargs):
+        return self.request("POST", path, body, **kwargs)
+
+
+class Server:
+    """gunicorn serving wsgi:app in production mode; its log is kept for the failure message."""
+
+    def __init__(self, database_url, log_path, workers=3, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        environment = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": SECRET_KEY,
+                       "DATABASE_URL": f"{database_url}{'&' if '?' in database_url else '?'}"
+                                       f"application_name={APPLICATION_NAME}",
+                       "API_RATE_LIMIT": "1000000/minute", "LOG_LEVEL": "WARNING",
+                       **{key: str(value) for key, value in env.items()}}
+        self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
+             "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
+            cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self._wait_ready()
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"gunicorn exited: {self.logs()}")
+            if self._listening() and Http(self.url).get("/readyz", timeout=2).status == 200:
+                return
+            time.sleep(0.2)
+        pytest.fail(f"gunicorn did not become ready: {self.logs()}")
+
+    def _listening(self):
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def logs(self):
+        self.log.flush()
+        return Path(self.log_path).read_text()[-5000:]
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def serve(pg_app, tmp_path):
+    """serve(workers=3, **env) -> a running Server on the test's database; stopped after the test."""
+    servers = []
+
+    def start(workers=3, **env):
+        server = Server(pg_app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / f"gunicorn-{len(servers)}.log",
+                        workers=workers, **env)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@dataclass
+class Bank:
+    """One customer with `accounts` funded accounts and a token with every scope on all of them."""
+
+    owner: object
+    account_ids: list
+    opening: dict
+    secret: str
+
+
+@pytest.fixture
+def small_bank(pg_app):
+    def build(accounts=2, balance=100_00):
+        owner = make_user(email="load@example.com")
+        opened = [make_account(owner, days_old=10, balance=balance, name=f"Account {n}") for n in range(accounts)]
+        _, secret = identity.issue_token(owner, name="Load", scopes=["accounts:read", "transactions:read",
+                                                                     "transactions:write"],
+                                         accounts=opened, actor=SYSTEM)
+        db.session.commit()
+        ids = [str(account.id) for account in opened]
+        return Bank(owner, ids, dict.fromkeys(ids, balance), secret)
+    return build
+
+
+@pytest.fixture
+def engine(pg_app):
+    """An engine of the test's own, outside the server, to watch and disturb the server's sessions."""
+    engine = sa.create_engine(pg_app.config["SQLALCHEMY_DATABASE_URI"], isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+def balances(pg_app, account_ids):
+    db.session.rollback()
+    rows = db.session.execute(sa.text("SELECT id::text, balance FROM accounts WHERE id::text = ANY(:ids)"),
+                              {"ids": list(account_ids)}).all()
+    return dict(rows)
+
+
+def counts(pg_app):
+    db.session.rollback()
+    return {table: db.session.scalar(sa.text(f"SELECT count(*) FROM {table}"))  # noqa: S608 (fixed names)
+            for table in ("transactions", "entries", "daily_balances", "idempotency_keys")}

@@ -1,0 +1,91 @@
+"""Rate limits shared across processes: two gunicorn servers, one Redis, one count per token and per login.
+
+With RATELIMIT_STORAGE_URI=memory:// each process would count for itself and let twice the limit through;
+the last test shows exactly that, so the first two cannot pass by accident.
+"""
+import os
+import re
+import urllib.parse
+import uuid
+
+import pytest
+import redis
+
+from tests.factories import PASSWORD
+from tests.reliability.conftest import Http
+
+pytestmark = pytest.mark.postgres_only
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def shared_limits():
+    """Settings for servers that count in Redis, under a key prefix of this test's own."""
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {REDIS_URL} is unreachable: {exc}")
+    prefix = f"portal-test-{uuid.uuid4().hex}"
+    yield {"RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": prefix}
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"*{prefix}*"):
+        client.delete(key)
+
+
+def alternate(servers, count, call):
+    """Make `count` calls, alternating between the servers; return the statuses in order."""
+    return [call(servers[n % len(servers)]) for n in range(count)]
+
+
+def test_two_processes_enforce_one_api_limit_per_token(serve, small_bank, shared_limits):
+    bank = small_bank(accounts=1)
+    limits = {**shared_limits, "API_RATE_LIMIT": "5/minute"}
+    servers = [serve(workers=2, **limits), serve(workers=2, **limits)]
+    path = f"/api/v1/accounts/{bank.account_ids[0]}/balance"
+    statuses = alternate(servers, 8, lambda server: Http(server.url, bank.secret).get(path).status)
+    assert statuses == [200] * 5 + [429] * 3
+
+
+class Browser:
+    """Just enough of a browser for a login form: the session cookie, sent by hand (it is Secure-flagged)."""
+
+    def __init__(self):
+        self.cookie = None
+
+    def login(self, server, email, password):
+        page = Http(server.url).get("/login", headers=self._cookie())
+        self._keep(page)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.body).group(1)
+        form = urllib.parse.urlencode({"email": email, "password": password, "csrf_token": token, "next": ""})
+        answer = Http(server.url).request("POST", "/login", headers={
+            **self._cookie(), "Content-Type": "application/x-www-form-urlencoded"}, raw=form.encode())
+        self._keep(answer)
+        return answer.status
+
+    def _cookie(self):
+        return {"Cookie": self.cookie} if self.cookie else {}
+
+    def _keep(self, response):
+        cookie = response.headers.get("Set-Cookie")
+        if cookie:
+            self.cookie = cookie.split(";", 1)[0]
+
+
+def test_two_processes_enforce_one_login_limit(serve, small_bank, shared_limits):
+    small_bank(accounts=1)  # load@example.com
+    limits = {**shared_limits, "LOGIN_RATE_LIMIT": "3/minute"}
+    servers = [serve(workers=1, **limits), serve(workers=1, **limits)]
+    browser = Browser()
+    statuses = alternate(servers, 5, lambda server: browser.login(server, "load@example.com", "wrong password"))
+    assert statuses == [200] * 3 + [429] * 2  # a failed login re-renders the form; then the limit
+    # The right password does not get round the limit either.
+    assert browser.login(servers[0], "load@example.com", PASSWORD) == 429
+
+
+def test_without_a_shared_store_each_process_counts_alone(serve, small_bank):
+    bank = small_bank(accounts=1)
+    servers = [serve(workers=1, API_RATE_LIMIT="5/minute"), serve(workers=1, API_RATE_LIMIT="5/minute")]
+    path = f"/api/v1/accounts/{bank.account_ids[0]}/balance"
+    statuses = alternate(servers, 10, lambda server: Http(server.url, bank.secret).get(path).status)
+    assert statuses == [200] * 10  # 5 per process: why production sets RATELIMIT_STORAGE_URI=redis://…
