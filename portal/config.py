@@ -99,7 +99,15 @@ class TestingConfig(DevelopmentConfig):
 
 
 class ProductionConfig(Config):
-    """Production: every secret from the environment, secure cookies."""
+    """Production: every secret from the environment, secure cookies, never the debugger."""
+
+    def validate(self):
+        super().validate()
+        # `flask run --debug` (FLASK_DEBUG) would serve Werkzeug's interactive debugger: code execution.
+        if _env("FLASK_DEBUG", "0").lower() not in ("0", "false", "no"):
+            raise ConfigError("FLASK_DEBUG must not be set in production: it turns on the interactive debugger")
+        if self.DEBUG:
+            raise ConfigError("DEBUG must be off in production")
 
 
 CONFIGS = {cls.ENV_NAME: cls for cls in (DevelopmentConfig, TestingConfig, ProductionConfig)}

@@ -41,6 +41,33 @@ def test_production_starts_with_a_secret_key_and_secure_cookies(monkeypatch):
     assert not app.debug and not app.testing
 
 
+@pytest.mark.parametrize("flag", ["1", "true"])
+def test_production_refuses_to_start_with_the_debugger_asked_for(monkeypatch, flag):
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("FLASK_DEBUG", flag)
+    with pytest.raises(ConfigError, match="FLASK_DEBUG"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    with pytest.raises(ConfigError, match="DEBUG"):
+        monkeypatch.delenv("FLASK_DEBUG")
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "DEBUG": True})
+
+
+def test_production_error_pages_carry_no_stack_trace(monkeypatch):
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals at /srv/portal/thing.py")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert "Something went wrong" in response.text
+    assert "Traceback" not in response.text and "secret internals" not in response.text
+
+
 def test_development_and_testing_start_without_a_secret_key(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     for name in ("development", "testing"):
