@@ -57,7 +57,8 @@ def client_ip():
 
 def request_actor(user=None, token=None):
     """Describe who acts in this request, and from where, for the audit log."""
-    where = {"ip": client_ip(), "user_agent": request.headers.get("User-Agent"),
+    user_agent = request.headers.get("User-Agent")
+    where = {"ip": client_ip(), "user_agent": user_agent.replace("\x00", "") if user_agent else user_agent,
              "request_id": current_request_id()}
     if token is not None:
         return Actor.for_token(token, **where)

@@ -2,8 +2,10 @@
 import secrets
 
 import sqlalchemy as sa
-from flask import g, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 
+from portal.api.errors import validation_error
+from portal.errors import is_api_request
 from portal.extensions import csrf, db, login_manager
 from portal.models import User
 
@@ -52,6 +54,7 @@ def init_app(app):
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."
     login_manager.session_protection = "strong"
+    app.before_request(refuse_nul_characters)
 
     @app.after_request
     def security_headers(response):
@@ -61,6 +64,36 @@ def init_app(app):
         if request.endpoint and not request.endpoint.startswith(("static", "restx_doc")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def refuse_nul_characters():
+    """Answer 400 to a query string, form or JSON body carrying a NUL character.
+
+    No field has a use for one, and PostgreSQL cannot store it in text: without this, a NUL in a description,
+    a name or a search box would reach the database and fail there as a 500.
+    """
+    values = [value for _, values in request.args.lists() for value in values]
+    if request.method in ("POST", "PUT", "PATCH"):
+        values += [value for _, values in request.form.lists() for value in values]
+        if request.is_json or request.path.startswith("/api/"):
+            values += list(_strings(request.get_json(silent=True, force=True)))
+    if any("\x00" in value for value in values):
+        if is_api_request():
+            raise validation_error({"body": "must not contain NUL characters"})
+        abort(400)
+
+
+def _strings(value):
+    """Every string in a parsed JSON document, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 @login_manager.user_loader

@@ -8,11 +8,11 @@ import pytest
 import sqlalchemy as sa
 from markupsafe import escape
 
-from portal import ledger
+from portal import identity, ledger
 from portal.extensions import db
 from portal.models import Account, AuditEvent, Role, Transaction
 from tests.api.conftest import bearer
-from tests.factories import PASSWORD, SYSTEM, make_account, make_user
+from tests.factories import PASSWORD, SYSTEM, make_account, make_user, snapshot
 from tests.web.conftest import login, post_form
 
 SCRIPT = '<script>alert("x")</script>'
@@ -108,3 +108,27 @@ def test_hostile_text_is_stored_verbatim_and_escaped_on_every_page_and_in_csv(ap
     formula = payload.startswith(("=", "+", "-", "@"))
     assert ("'" + payload if formula else payload) in cells  # a spreadsheet shows it as text, never runs it
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells if payload in cell)
+
+
+def test_nul_characters_are_refused_at_the_door_not_by_the_database(app, client):
+    """PostgreSQL cannot store NUL in text; found by tests/api/test_stateful.py as a 500 on a description."""
+    user = make_user(email="ann@example.com")
+    main = make_account(user, days_old=10, balance=50_00)
+    make_user(role=Role.OPERATOR, email="op@example.com")
+    _, secret = identity.issue_token(user, name="App", scopes=["transactions:write"], accounts=[main], actor=SYSTEM)
+    db.session.commit()
+    before = snapshot()
+    api = client.application.test_client()
+    answer = api.post(f"/api/v1/accounts/{main.id}/transactions", headers=bearer(secret),
+                      json={"amount": "-1.00", "description": "coffee\x00"})
+    assert answer.status_code == 400 and answer.get_json()["code"] == "validation_error"
+    assert api.get(f"/api/v1/accounts/{main.id}/transactions", headers=bearer(secret),
+                   query_string={"cursor": "a\x00"}).status_code == 400
+    assert client.post("/login", data={"email": "ann@example.com\x00", "password": "x"}).status_code == 400
+    operator = client.application.test_client()
+    assert login(operator, "op@example.com").status_code == 302
+    assert operator.get("/admin/transaction/", query_string={"search": "a\x00b"}).status_code == 400
+    assert operator.get("/admin/user/", query_string={"search": "a\x00b"}).status_code == 400
+    after = snapshot()
+    assert {k: v for k, v in after.items() if k != "audit_events"} == {
+        k: v for k, v in before.items() if k != "audit_events"}
