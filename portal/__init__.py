@@ -40,10 +40,11 @@ def register_logging(app):
 def register_extensions(app):
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(exist_ok=True)
-    from portal.database import configure_engine, engine_options
+    from portal.database import configure_engine, engine_options, release_session_at_teardown
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     db.init_app(app)
+    release_session_at_teardown(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     limiter.init_app(app)
     with app.app_context():

@@ -1,5 +1,9 @@
-"""Engine set-up that depends on the backend."""
+"""Engine set-up that depends on the backend, and the end of each request's session."""
+import logging
+
 import sqlalchemy as sa
+
+log = logging.getLogger("portal.database")
 
 
 def engine_options(config):
@@ -44,3 +48,22 @@ def configure_engine(engine):
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def release_session_at_teardown(app):
+    """End each request's session without letting a lost connection turn a finished response into a 500.
+
+    Flask-SQLAlchemy's own teardown rolls back the session's transaction; if the database went away after
+    the response was made (a restart, a failover), that rollback raises and the WSGI server answers 500 in
+    place of the response. This runs first (teardowns run in reverse order) and closes the session itself:
+    the connection is invalidated, the pool replaces it, and the response stands. Whatever the request
+    committed is committed; whatever it did not is rolled back by the server with the lost connection.
+    """
+    from portal.extensions import db
+
+    @app.teardown_appcontext
+    def _release(_exc):
+        try:
+            db.session.close()
+        except sa.exc.DBAPIError as error:
+            log.warning("database connection lost while ending the session: %s", error.orig or error)

@@ -1,13 +1,14 @@
 """Error pages for people, and the API's envelope for its own paths: one place decides which."""
 import logging
 
-from flask import render_template, request
+import sqlalchemy as sa
+from flask import g, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from portal.api import PREFIX as API_PREFIX
 from portal.api.errors import error_response
-from portal.extensions import db
+from portal.extensions import db, login_manager
 
 log = logging.getLogger("portal.errors")
 
@@ -19,6 +20,7 @@ TITLES = {
     405: ("Method not allowed", "This page does not accept that kind of request."),
     429: ("Too many attempts", "Please wait a minute before trying again."),
     500: ("Something went wrong", "We have logged the problem. Please try again in a moment."),
+    503: ("Briefly unavailable", "The service cannot reach its database just now. Please try again shortly."),
 }
 
 
@@ -44,6 +46,13 @@ def init_app(app):
         if is_api_request():
             return error_response(error)
         db.session.rollback()
+        if isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+            log.error("database unavailable on %s", request.path, exc_info=error)
+            # The page must render without the database: treat the visitor as anonymous (Flask-Login's
+            # per-request user), so the layout does not try to load the user again.
+            g._login_user = login_manager.anonymous_user()
+            page, status = _page(ServiceUnavailable.code)
+            return page, status, {"Retry-After": "1"}
         log.error("unhandled error on %s", request.path, exc_info=error)
         return _page(InternalServerError.code)
 

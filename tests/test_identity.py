@@ -95,3 +95,25 @@ def test_tokens_need_a_scope_an_own_account_and_a_future_expiry(app):
             identity.issue_token(case.pop("user"), name="App", actor=SYSTEM, **case)
         db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
+
+
+def test_tokens_are_looked_up_by_their_hash_never_by_the_secret(app):
+    """The secret never travels to the database, so no comparison of it can leak timing; equal hashes are
+    found through the unique index."""
+    owner = make_user()
+    _, secret = issue(owner, [make_account(owner)])
+    sent = []
+
+    def record(_conn, _cursor, _statement, parameters, *_):
+        sent.append(str(parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert identity.find_token(secret) is not None
+        assert identity.find_token(secret[:-1] + "A") is None
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert sent and not any(secret in params or secret[3:] in params for params in sent)
+    assert any(identity.hash_secret(secret) in params for params in sent)
+    stored = db.session.execute(sa.select(ApiToken.__table__)).all()
+    assert secret not in str(stored)

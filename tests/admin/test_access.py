@@ -63,12 +63,14 @@ def test_posting_an_action_directly_without_the_role_changes_nothing(as_role, ba
 
 
 @pytest.mark.parametrize("path", OPERATOR_ACTIONS)
-def test_actions_without_a_csrf_token_are_refused(as_role, bank, path):
+def test_actions_without_a_valid_csrf_token_are_refused(as_role, bank, path):
     operator = as_role("operator")
+    stolen = csrf_token(as_role("admin").get("/admin/").text)  # a real token, but of another session
     before = snapshot()
-    response = operator.post(fill(path, bank), data={
-        "confirmed": "yes", "reason": "no token", "amount": "10.00", "name": "X", "email": "x@example.com"})
-    assert response.status_code == 400
+    data = {"confirmed": "yes", "reason": "no token", "amount": "10.00", "name": "X", "email": "x@example.com"}
+    assert operator.post(fill(path, bank), data=data).status_code == 400
+    for token in ("", "forged-token", "IjAwMDAi.aaaa.bbbb", stolen):
+        assert operator.post(fill(path, bank), data={**data, "csrf_token": token}).status_code == 400
     assert snapshot() == before
 
 

@@ -156,8 +156,9 @@ def small_bank(pg_app):
         _, secret = identity.issue_token(owner, name="Load", scopes=["accounts:read", "transactions:read",
                                                                      "transactions:write"],
                                          accounts=opened, actor=SYSTEM)
-        db.session.commit()
         ids = [str(account.id) for account in opened]
+        db.session.commit()
+        db.session.close()  # hold no connection while the test disturbs the database
         return Bank(owner, ids, dict.fromkeys(ids, balance), secret)
     return build
 

@@ -1,5 +1,8 @@
 """Database faults while gunicorn serves: a connection killed mid-posting, every connection dropped, a stuck
 query. Each time the client gets a clean JSON 503, nothing is half-written, and the app recovers by itself."""
+import os
+import shutil
+import subprocess
 import threading
 import time
 
@@ -124,3 +127,47 @@ def test_a_stuck_query_is_cancelled_by_the_statement_timeout(pg_app, serve, smal
     assert counts(pg_app) == before
     assert balances(pg_app, [account]) == balance_before
     assert http.post(path, {"amount": "-10.00"}).status == 201
+
+
+def restart_postgres():
+    """Restart the machine's PostgreSQL cluster (Debian's pg_ctlcluster; needs root, as CI runs)."""
+    clusters = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+    if not shutil.which("pg_ctlcluster") or not clusters or os.geteuid() != 0:
+        pytest.fail("RELIABILITY_RESTART_POSTGRES=1 needs root and Debian's pg_ctlcluster")
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", clusters[-1], "main", "restart"], check=True,
+                   timeout=120)
+
+
+@pytest.mark.skipif(os.environ.get("RELIABILITY_RESTART_POSTGRES") != "1",
+                    reason="restarts the machine's PostgreSQL: set RELIABILITY_RESTART_POSTGRES=1 (CI does)")
+def test_the_app_recovers_by_itself_when_postgresql_restarts_while_it_serves(pg_app, serve, small_bank):
+    bank = small_bank(accounts=1)
+    account = bank.account_ids[0]
+    server = serve(workers=3)
+    http = Http(server.url, bank.secret)
+    path = f"/api/v1/accounts/{account}/balance"
+    answers, stop = [], threading.Event()
+
+    def keep_asking():
+        while not stop.is_set():
+            answers.append(http.get(path, timeout=30))
+            time.sleep(0.02)
+
+    asker = threading.Thread(target=keep_asking)
+    asker.start()
+    try:
+        time.sleep(0.5)
+        restart_postgres()
+        time.sleep(1)
+    finally:
+        stop.set()
+        asker.join(timeout=60)
+    # While it was down: clean 503s at worst, never a 500 or a hang; once it is back, every worker serves.
+    odd = [(answer.status, answer.body) for answer in answers if answer.status not in (200, 503)]
+    assert answers and odd == [], f"{odd}\n{server.logs()}"
+    for answer in answers:
+        if answer.status == 503:
+            assert_clean_503(answer)
+    after = [http.get(path).status for _ in range(12)]
+    after.append(http.post(f"/api/v1/accounts/{account}/transactions", {"amount": "-1.00"}).status)
+    assert after == [200] * 12 + [201]

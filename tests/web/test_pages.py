@@ -220,3 +220,14 @@ def test_request_log_names_the_logged_in_user(ann_client, ann, caplog):
     record = [r for r in caplog.records if r.name == "portal.request"][-1]
     assert (record.fields["actor"], record.fields["user_id"], record.fields["status"]) == ("user", ann[0].id, 200)
     assert set(record.fields) >= {"request_id", "method", "path", "status", "duration_ms", "actor", "token_id", "ip"}
+
+
+def test_a_lost_database_connection_is_a_503_page_without_internals(ann_client, monkeypatch):
+    def lost(*_args, **_kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    for method in ("execute", "scalar", "scalars"):
+        monkeypatch.setattr(db.session, method, lost)
+    response = ann_client.get("/")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    assert "Briefly unavailable" in response.text and "server closed" not in response.text
