@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint screenshots install install-dev migrate demo clean
+.PHONY: run test lint audit screenshots install install-dev migrate demo clean
 
 run: install migrate demo  ## serve the app with demo data on http://127.0.0.1:5000
 	PORTAL_ENV=$${PORTAL_ENV:-development} $(FLASK) run --host 127.0.0.1 --port 5000
@@ -14,6 +14,9 @@ test: install-dev lint  ## lint, then the whole suite (also on PostgreSQL when T
 
 lint: install-dev
 	$(BIN)/ruff check .
+
+audit: install-dev  ## known vulnerabilities in the pinned requirements (needs PyPI's JSON API; see docs/security.md)
+	$(BIN)/pip-audit --strict --progress-spinner off -r requirements.txt
 
 screenshots: install-dev  ## refresh docs/screenshots from the browser tests (needs Debian's chromium)
 	SCREENSHOT_DIR=docs/screenshots REQUIRE_BROWSER=1 $(BIN)/pytest tests/web/test_browser.py tests/admin/test_browser.py -q
