@@ -4,10 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint audit screenshots install install-dev migrate demo clean
+.PHONY: run serve test lint audit screenshots install install-dev migrate demo clean
 
 run: install migrate demo  ## serve the app with demo data on http://127.0.0.1:5000
 	PORTAL_ENV=$${PORTAL_ENV:-development} $(FLASK) run --host 127.0.0.1 --port 5000
+
+# Production mode against PostgreSQL: DATABASE_URL and SECRET_KEY must be set (see docs/operations.md).
+serve: install  ## migrate, then serve with gunicorn (deploy/gunicorn.conf.py) on 0.0.0.0:8000
+	PORTAL_ENV=production $(FLASK) db upgrade
+	PORTAL_ENV=production $(BIN)/gunicorn -c deploy/gunicorn.conf.py wsgi:app
 
 test: install-dev lint  ## lint, then the whole suite (also on PostgreSQL when TEST_DATABASE_URL is set)
 	$(BIN)/pytest

@@ -1,5 +1,4 @@
 """The ledger portal: a small bank's core system in one Flask application."""
-import logging
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -33,8 +32,9 @@ def create_app(config=None):
 
 
 def register_logging(app):
-    logging.getLogger("portal").setLevel(app.config["LOG_LEVEL"])
-    app.logger.setLevel(app.config["LOG_LEVEL"])
+    from portal.observability import configure_logging
+
+    configure_logging(app)
 
 
 def register_extensions(app):

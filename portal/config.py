@@ -2,6 +2,7 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,12 +18,25 @@ def _env(name, default=None):
 
 
 def _database_url(default):
-    url = _env("DATABASE_URL", default)
+    url = _env("DATABASE_URL") or _url_from_parts() or default
     # Accept the bare scheme most hosting platforms hand out and use psycopg 3 for it.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     return url
+
+
+def _url_from_parts():
+    """DATABASE_HOST/PORT/NAME/USER/PASSWORD, as a container platform injects them (the password from a
+    secrets store), when no DATABASE_URL is given."""
+    host = _env("DATABASE_HOST")
+    if not host:
+        return None
+    user = quote(_env("DATABASE_USER", "postgres"), safe="")
+    password = _env("DATABASE_PASSWORD")
+    credentials = f"{user}:{quote(password, safe='')}" if password else user
+    return (f"postgresql+psycopg://{credentials}@{host}:{_env('DATABASE_PORT', '5432')}/"
+            f"{_env('DATABASE_NAME', 'portal')}")
 
 
 class Config:
@@ -50,6 +64,8 @@ class Config:
         self.RESTX_MASK_SWAGGER = False  # no X-Fields header: responses are fixed shapes
         self.RESTX_ERROR_404_HELP = False
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO").upper()
+        # How many proxies (a load balancer: 1) stand in front and set X-Forwarded-For/-Proto; 0 trusts none.
+        self.TRUSTED_PROXIES = int(_env("TRUSTED_PROXIES", "0"))
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = True

@@ -7,7 +7,9 @@ import time
 import uuid
 
 from flask import g, request
+from flask.logging import default_handler
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.audit import Actor
 
@@ -29,15 +31,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-def init_app(app):
-    """Assign request ids, stamp them on responses, and log each request as one JSON line."""
+def configure_logging(app):
+    """Every `portal.*` logger (the request line, errors with their tracebacks, the app's own logger) writes
+    JSON lines to stderr at LOG_LEVEL, for a log stack to ingest as they are."""
     logging.Formatter.converter = time.gmtime
-    if not request_log.handlers:
+    portal_log = logging.getLogger("portal")  # also app.logger: the app is named "portal"
+    portal_log.removeHandler(default_handler)  # Flask's plain-text handler, if it was added already
+    if not any(isinstance(handler.formatter, JsonFormatter) for handler in portal_log.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonFormatter())
-        request_log.addHandler(handler)
-        request_log.propagate = False
+        portal_log.addHandler(handler)
+    portal_log.setLevel(app.config["LOG_LEVEL"])
     request_log.setLevel(app.config["LOG_LEVEL"])
+
+
+def init_app(app):
+    """Assign request ids, stamp them on responses, and log each request as one JSON line."""
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind a load balancer: the client's address and scheme come from its X-Forwarded-* headers.
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     app.before_request(_start)
     app.after_request(_finish)
 
@@ -51,7 +64,7 @@ def current_request_id():
 
 
 def client_ip():
-    """The client's address as the WSGI server saw it (a proxy in front is configured with ProxyFix)."""
+    """The client's address (behind a load balancer, as TRUSTED_PROXIES lets ProxyFix read it)."""
     return request.remote_addr
 
 

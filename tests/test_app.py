@@ -1,5 +1,6 @@
 """The application shell: configuration, health probes."""
 import pytest
+import sqlalchemy as sa
 
 from portal import create_app
 from portal.config import ConfigError, load_config
@@ -91,3 +92,15 @@ def test_an_unknown_environment_name_is_refused(monkeypatch):
 def test_plain_postgresql_urls_use_psycopg_3(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db.example:5432/bank")
     assert load_config("production").SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@db.example:5432/bank"
+
+
+def test_the_database_url_can_come_in_parts_with_the_password_from_a_secret_store(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    for name, value in {"DATABASE_HOST": "db.internal", "DATABASE_NAME": "portal", "DATABASE_USER": "portal",
+                        "DATABASE_PASSWORD": "p@ss:w/rd"}.items():
+        monkeypatch.setenv(name, value)
+    url = load_config("production").SQLALCHEMY_DATABASE_URI
+    assert url == "postgresql+psycopg://portal:p%40ss%3Aw%2Frd@db.internal:5432/portal"
+    assert sa.engine.make_url(url).password == "p@ss:w/rd"
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@elsewhere/db")
+    assert load_config("production").SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@elsewhere/db"

@@ -75,7 +75,8 @@ class Http:
 
 
 class Server:
-    """gunicorn serving wsgi:app in production mode; its log is kept for the failure message."""
+    """gunicorn with the production config (deploy/gunicorn.conf.py) serving wsgi:app in production mode; its
+    log is kept for the failure message."""
 
     def __init__(self, database_url, log_path, workers=3, **env):
         self.port = free_port()
@@ -88,8 +89,8 @@ class Server:
                        **{key: str(value) for key, value in env.items()}}
         self.log = open(log_path, "w")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
-             "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "-w", str(workers),
+             "-b", f"127.0.0.1:{self.port}", "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
             cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_ready()
 

@@ -1,0 +1,5 @@
+environment     = "production"
+domain_name     = "api.bank.example"
+certificate_arn = "arn:aws:acm:eu-north-1:123456789012:certificate/replace-me"
+alarm_email     = "oncall@bank.example"
+image_tag       = "replace-with-the-commit-sha"

@@ -1,0 +1,35 @@
+"""gunicorn's logs as JSON lines, like the app's own: one access line per request, with the request id.
+
+Used by deploy/gunicorn.conf.py (`logger_class`). The app already writes a `portal.request` line per request
+(who: user, token); gunicorn's access line records what the client actually received, including answers the
+app never finished (a worker timeout, an error while ending the request). Both carry the request id.
+"""
+from gunicorn import glogging
+
+from portal.observability import REQUEST_ID_HEADER, JsonFormatter
+
+
+class JsonLogger(glogging.Logger):
+    """gunicorn's logger, with JSON-formatted error and access logs."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(JsonFormatter())
+
+    def access(self, resp, req, environ, request_time):
+        if not self.access_log_enabled:
+            return
+        headers = {name.lower(): value for name, value in resp.headers}
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        self.access_log.info("access", extra={"fields": {
+            "request_id": headers.get(REQUEST_ID_HEADER.lower()),
+            "method": environ.get("REQUEST_METHOD"),
+            "path": environ.get("PATH_INFO"),
+            "status": int(status),
+            "duration_ms": round(request_time.total_seconds() * 1000, 2),
+            "bytes": getattr(resp, "sent", None),
+            "ip": environ.get("REMOTE_ADDR"),
+            "user_agent": environ.get("HTTP_USER_AGENT"),
+        }})
