@@ -19,6 +19,8 @@ test: install-dev lint  ## lint, then the whole suite (also on PostgreSQL when T
 
 lint: install-dev
 	$(BIN)/ruff check .
+	@if command -v terraform >/dev/null; then terraform fmt -check -recursive deploy/terraform && echo "terraform fmt: clean"; \
+	else echo "terraform is not installed: deploy/terraform not format-checked"; fi
 
 audit: install-dev  ## known vulnerabilities in the pinned requirements (needs PyPI's JSON API; see docs/security.md)
 	$(BIN)/pip-audit --strict --progress-spinner off -r requirements.txt

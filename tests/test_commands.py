@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from portal import identity
 from portal.extensions import db
 from portal.models import Account, ApiToken, AuditEvent, User
-from tests.factories import make_account, make_user
+from tests.factories import SYSTEM, make_account, make_user
 
 
 def count(model):
@@ -95,6 +95,33 @@ def test_tokens_issue_refuses_another_customers_account(runner):
                                  "--account", str(stranger_account.id)])
     assert result.exit_code == 1 and "accounts: must be accounts of this customer" in result.output
     assert count(ApiToken) == 0
+
+
+def test_tokens_revoke_by_id_or_by_the_leaked_secret_on_stdin(runner):
+    owner = make_user(email="owner@example.com")
+    account = make_account(owner)
+    issued = [identity.issue_token(owner, name=f"App {n}", scopes=["accounts:read"], accounts=[account],
+                                   actor=SYSTEM) for n in range(2)]
+    db.session.commit()
+    (first, _), (second, second_secret) = issued
+    by_id = runner.invoke(args=["tokens", "revoke", str(first.id), "--reason", "customer asked by phone"])
+    assert by_id.exit_code == 0 and by_id.output.strip() == str(first.id), by_id.output
+    by_secret = runner.invoke(args=["tokens", "revoke", "--secret-from-stdin", "--reason", "found on GitHub"],
+                              input=second_secret + "\n")
+    assert by_secret.exit_code == 0 and by_secret.output.strip() == str(second.id), by_secret.output
+    assert identity.authenticate_token(second_secret) is None
+    db.session.expire_all()
+    assert all(db.session.get(ApiToken, token.id).revoked_at is not None for token, _ in issued)
+    event = last_event()
+    assert (event.action, event.actor_type, event.reason) == ("token.revoke", "system", "found on GitHub")
+    assert second_secret not in by_secret.output and second_secret not in str(event.changes)
+
+
+def test_tokens_revoke_needs_exactly_one_way_to_name_the_token_and_a_reason(runner):
+    assert runner.invoke(args=["tokens", "revoke", "--reason", "x"]).exit_code == 2
+    assert runner.invoke(args=["tokens", "revoke", "1"]).exit_code == 2
+    unknown = runner.invoke(args=["tokens", "revoke", "--secret-from-stdin", "--reason", "x"], input="pt_nope\n")
+    assert unknown.exit_code == 1 and "no such token" in unknown.output
 
 
 def test_demo_load_then_ledger_check_is_clean_and_a_second_load_changes_nothing(runner):

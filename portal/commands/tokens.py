@@ -1,12 +1,14 @@
 """`flask tokens …`"""
 import datetime as dt
+import sys
 
 import click
 
 from portal import identity
 from portal.commands.support import account_by_reference, command_transaction, system_actor, user_by_email
+from portal.extensions import db
 from portal.ledger import clock
-from portal.models import Scope
+from portal.models import ApiToken, Scope
 
 group = click.Group("tokens", help="Manage API tokens.")
 
@@ -27,3 +29,23 @@ def issue(email, scopes, accounts, name, expires_in_days):
         _, secret = identity.issue_token(user, name=name, scopes=scopes, accounts=granted, actor=actor,
                                          expires_at=expires_at)
     click.echo(secret)
+
+
+@group.command("revoke")
+@click.argument("token_id", type=int, required=False)
+@click.option("--secret-from-stdin", is_flag=True,
+              help="Read the token itself from standard input (a leaked secret: nothing in the shell history).")
+@click.option("--reason", required=True, help="Why, for the audit log.")
+def revoke(token_id, secret_from_stdin, reason):
+    """Revoke the token TOKEN_ID, or the token whose secret is given on standard input; print its id."""
+    if (token_id is None) == (not secret_from_stdin):
+        raise click.UsageError("give either TOKEN_ID or --secret-from-stdin")
+    token = (identity.find_token(sys.stdin.read().strip()) if secret_from_stdin
+             else db.session.get(ApiToken, token_id))
+    if token is None:
+        raise click.ClickException("no such token")
+    actor = system_actor()
+    with command_transaction("token.revoke", actor, object_type="token", object_id=token.id,
+                             subject_user_id=token.user_id):
+        identity.revoke_token(token, actor=actor, reason=reason)
+    click.echo(token.id)
