@@ -1,5 +1,6 @@
-"""Reading balances: now, and at the end of a date."""
+"""Balances now and at the end of a date, and the day-end rows postings keep up to date."""
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.extensions import db
 from portal.models import Account, DailyBalance, Entry
@@ -34,8 +35,18 @@ def sum_of_entries(*where):
     return int(db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Entry.amount), 0)).where(*where)))
 
 
-def lowest_day_end_from(account_id, day):
-    """Return the lowest balance at the end of any date on or after `day` (up to the latest posting)."""
+def lowest_day_end_from(account_id, day, *, today=None, balance=None):
+    """Return the lowest balance at the end of any date on or after `day` (up to the latest posting).
+
+    From today on there is one day-end only, today's, and it is the account's `balance` (nothing is dated after
+    today): given both, a posting dated today costs no query.
+    """
+    if day == today and balance is not None:
+        return balance
+    return _lowest_day_end_in_table(account_id, day)
+
+
+def _lowest_day_end_in_table(account_id, day):
     table = DailyBalance.__table__
     mine = table.c.account_id == account_id
     lowest, before, on_day = db.session.execute(sa.select(
@@ -51,8 +62,15 @@ def lowest_day_end_from(account_id, day):
     return min(candidates)
 
 
-def apply_to_day_ends(account_id, day, amount):
-    """Move every day-end from `day` onwards by `amount`, creating the row for `day` if it has none."""
+def apply_to_day_ends(account_id, day, amount, *, today=None, new_balance=None):
+    """Move every day-end from `day` onwards by `amount`, creating the row for `day` if it has none.
+
+    For a posting dated today (given `today` and the account's `new_balance`), today's row is the only one from
+    `day` on, and its closing is the new balance: one upsert.
+    """
+    if day == today and new_balance is not None:
+        _upsert_day_end(account_id, day, new_balance)
+        return
     table = DailyBalance.__table__
     moved = db.session.execute(
         table.update()
@@ -71,3 +89,11 @@ def apply_to_day_ends(account_id, day, amount):
     )
     db.session.execute(table.insert().values(
         account_id=account_id, day=day, closing=sa.func.coalesce(previous, 0) + amount))
+
+
+def _upsert_day_end(account_id, day, closing):
+    table = DailyBalance.__table__
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table).values(account_id=account_id, day=day, closing=closing)
+    db.session.execute(stmt.on_conflict_do_update(index_elements=[table.c.account_id, table.c.day],
+                                                  set_={"closing": stmt.excluded.closing}))

@@ -133,7 +133,8 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
             raise errors.AlreadyReversed()
 
     for account_id, amount in ((account.id, amount) for account, amount in legs):
-        if amount < 0 and account_id in locked and lowest_day_end_from(account_id, value_date) + amount < 0:
+        if amount < 0 and account_id in locked and lowest_day_end_from(
+                account_id, value_date, today=today, balance=locked[account_id].balance) + amount < 0:
             raise errors.InsufficientFunds()
 
     transaction = Transaction(
@@ -145,7 +146,7 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
     for account_id in customer_ids:
         amount = next(amount for account, amount in legs if account.id == account_id)
         _add_to_balance(locked[account_id], amount)
-        apply_to_day_ends(account_id, value_date, amount)
+        apply_to_day_ends(account_id, value_date, amount, today=today, new_balance=locked[account_id].balance)
 
     subject_amount = next(amount for account, amount in legs if account.id == subject.id)
     audit.record(
