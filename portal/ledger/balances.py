@@ -62,15 +62,8 @@ def _lowest_day_end_in_table(account_id, day):
     return min(candidates)
 
 
-def apply_to_day_ends(account_id, day, amount, *, today=None, new_balance=None):
-    """Move every day-end from `day` onwards by `amount`, creating the row for `day` if it has none.
-
-    For a posting dated today (given `today` and the account's `new_balance`), today's row is the only one from
-    `day` on, and its closing is the new balance: one upsert.
-    """
-    if day == today and new_balance is not None:
-        _upsert_day_end(account_id, day, new_balance)
-        return
+def apply_to_day_ends(account_id, day, amount):
+    """Move every day-end from `day` onwards by `amount`, creating the row for `day` if it has none."""
     table = DailyBalance.__table__
     moved = db.session.execute(
         table.update()
@@ -91,9 +84,15 @@ def apply_to_day_ends(account_id, day, amount, *, today=None, new_balance=None):
         account_id=account_id, day=day, closing=sa.func.coalesce(previous, 0) + amount))
 
 
-def _upsert_day_end(account_id, day, closing):
+def set_todays_day_ends(today, closings):
+    """Record {account id: balance} as the accounts' day-ends for today, in one statement.
+
+    For a posting dated today this is all apply_to_day_ends would do: today's row is the only one from today on,
+    and its closing is the account's new balance.
+    """
     table = DailyBalance.__table__
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table).values(account_id=account_id, day=day, closing=closing)
+    stmt = insert(table).values([{"account_id": account_id, "day": today, "closing": closing}
+                                 for account_id, closing in closings.items()])
     db.session.execute(stmt.on_conflict_do_update(index_elements=[table.c.account_id, table.c.day],
                                                   set_={"closing": stmt.excluded.closing}))

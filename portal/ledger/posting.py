@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from portal import audit
 from portal.extensions import db
 from portal.ledger import clock, errors
-from portal.ledger.balances import apply_to_day_ends, lowest_day_end_from
+from portal.ledger.balances import apply_to_day_ends, lowest_day_end_from, set_todays_day_ends
 from portal.ledger.locking import lock_accounts
 from portal.ledger.system import system_account_ref
 from portal.models import Account, AccountStatus, Entry, SystemCode, Transaction, TransactionKind
@@ -143,10 +143,13 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
         reverses_id=reverses.id if reverses is not None else None, reason=reason,
     )
     _insert(transaction, legs)
-    for account_id in customer_ids:
-        amount = next(amount for account, amount in legs if account.id == account_id)
-        _add_to_balance(locked[account_id], amount)
-        apply_to_day_ends(account_id, value_date, amount, today=today, new_balance=locked[account_id].balance)
+    moves = {account.id: amount for account, amount in legs if account.id in locked}
+    _add_to_balances(locked, moves)
+    if value_date == today:
+        set_todays_day_ends(today, {account_id: locked[account_id].balance for account_id in moves})
+    else:
+        for account_id, amount in moves.items():
+            apply_to_day_ends(account_id, value_date, amount)
 
     subject_amount = next(amount for account, amount in legs if account.id == subject.id)
     audit.record(
@@ -180,11 +183,16 @@ def _insert(transaction, legs):
     db.session.add(transaction)
 
 
-def _add_to_balance(account, amount):
-    """Move a locked account's stored balance by `amount`, in one UPDATE (no unit-of-work flush)."""
+def _add_to_balances(locked, moves):
+    """Move the locked accounts' stored balances by {account id: amount}: one UPDATE, run for each account in
+    one round trip (no unit-of-work flush)."""
     table = Account.__table__
-    db.session.execute(table.update().where(table.c.id == account.id).values(balance=table.c.balance + amount))
-    set_committed_value(account, "balance", account.balance + amount)
+    db.session.execute(
+        table.update().where(table.c.id == sa.bindparam("account")).values(
+            balance=table.c.balance + sa.bindparam("amount")),
+        [{"account": account_id, "amount": amount} for account_id, amount in moves.items()])
+    for account_id, amount in moves.items():
+        set_committed_value(locked[account_id], "balance", locked[account_id].balance + amount)
 
 
 def _check_can_post(account, value_date, *, is_subject, correction):
