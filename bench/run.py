@@ -5,7 +5,8 @@
 On PostgreSQL (127.0.0.1:5432, user postgres): creates fresh databases, migrates and bulk-loads this app's,
 starts both apps under gunicorn with the same worker count, drives every endpoint with wrk (bench/load.lua),
 and prints one table of medians over --runs runs: requests/s, p50, p99, and the ratio to the floor's GET or
-POST measured in the same run; then peak RSS per worker. It exits non-zero if any response was a 5xx or if
+POST measured in the same run (the contention row, 64 clients posting to the same 10 accounts, against the floor
+under the same contention); then peak RSS per worker. It exits non-zero if any response was a 5xx or if
 `flask ledger check` finds a broken invariant after the load.
 """
 import argparse
@@ -29,6 +30,7 @@ FLOOR_DIR = Path(os.environ.get("FLOOR_DIR", ROOT.parent / "shared" / "bench"))
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 TOKEN = "pt_" + "bench" * 8 + "abc"  # 43 characters after the prefix, like a real one
 APP_PORT, FLOOR_PORT = 8099, 8098
+HOT_CLIENTS = 64
 LINE = re.compile(r"requests (\d+) rps ([\d.]+) p50_ms ([\d.]+) p99_ms ([\d.]+)(.*)")
 
 
@@ -168,13 +170,18 @@ def run_scenarios(args, accounts, work):
          [f"{base}/{a}/transactions\t"
           f'{{"amount": "-0.01", "counterparty_account_id": "{accounts[(i + 1) % len(accounts)]}"}}'
           for i, a in enumerate(accounts)], None, TOKEN),
+        # Contention: 64 clients on the same 10 accounts (each posting waits for that account's row lock).
+        ("floor POST, 64 clients on 10 accounts", FLOOR_PORT, "POST", [f"/transactions/{n}" for n in range(2, 12)],
+         '{"amount": "-0.01"}', "floor-token", HOT_CLIENTS),
+        ("POST, 64 clients on 10 accounts", APP_PORT, "POST", [f"{base}/{a}/transactions" for a in accounts[:10]],
+         '{"amount": "-0.01", "description": "bench"}', TOKEN, HOT_CLIENTS),
     ]
     measured, five_xx = {}, 0
     for run in range(args.runs):
-        for name, port, method, lines, body, token in scenarios:
+        for name, port, method, lines, body, token, *clients in scenarios:
             requests = write_lines(work, re.sub(r"\W+", "-", name) + ".txt", lines)
             result = wrk(port, requests, method=method, body=body, token=token, duration=args.duration,
-                         connections=args.connections)
+                         connections=clients[0] if clients else args.connections)
             five_xx += sum(n for status, n in result["statuses"].items() if status >= 500)
             measured.setdefault(name, []).append(result)
             print(f"run {run + 1} {name}: {result['rps']:.0f} req/s, p50 {result['p50']:.1f} ms, "
@@ -196,13 +203,14 @@ def print_table(measured, rss, args):
     med = {name: {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99")}
            for name, runs in measured.items()}
     floor_get, floor_post = med["floor GET balance"]["rps"], med["floor POST"]["rps"]
+    floor_hot = med["floor POST, 64 clients on 10 accounts"]["rps"]
     print(f"\nMedians of {args.runs} runs of {args.duration} s, {args.connections} connections, "
           f"{args.workers} gunicorn workers each, {args.accounts} accounts\n")
-    print(f"| {'endpoint':<30} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'× floor':>8} |")
-    print(f"|{'-' * 32}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 10}|")
+    print(f"| {'endpoint':<38} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'× floor':>8} |")
+    print(f"|{'-' * 40}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 10}|")
     for name, m in med.items():
-        floor = floor_post if "POST" in name else floor_get
-        print(f"| {name:<30} | {m['rps']:>8.0f} | {m['p50']:>7.2f} | {m['p99']:>7.2f} | {m['rps'] / floor:>8.2f} |")
+        floor = floor_hot if "64 clients" in name else floor_post if "POST" in name else floor_get
+        print(f"| {name:<38} | {m['rps']:>8.0f} | {m['p50']:>7.2f} | {m['p99']:>7.2f} | {m['rps'] / floor:>8.2f} |")
     for name, peaks in rss.items():
         print(f"peak RSS per worker, {name}: " + ", ".join(f"{kib / 1024:.0f} MiB" for kib in peaks))
 

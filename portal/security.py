@@ -72,15 +72,15 @@ def refuse_nul_characters():
     No field has a use for one, and PostgreSQL cannot store it in text: without this, a NUL in a description,
     a name or a search box would reach the database and fail there as a 500.
     """
-    values = [value for _, values in request.args.lists() for value in values]
+    parts = {"query": [value for _, values in request.args.lists() for value in values]}
     if request.method in ("POST", "PUT", "PATCH"):
-        values += [value for _, values in request.form.lists() for value in values]
-        if request.is_json or request.path.startswith("/api/"):
-            values += list(_strings(request.get_json(silent=True, force=True)))
-    if any("\x00" in value for value in values):
-        if is_api_request():
-            raise validation_error({"body": "must not contain NUL characters"})
-        abort(400)
+        parts["body"] = (list(_strings(request.get_json(silent=True, force=True))) if is_api_request()
+                         else [value for _, values in request.form.lists() for value in values])
+    for part, values in parts.items():
+        if any("\x00" in value for value in values):
+            if is_api_request():
+                raise validation_error({part: "must not contain NUL characters"})
+            abort(400)
 
 
 def _strings(value):

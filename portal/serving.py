@@ -4,6 +4,8 @@ Used by deploy/gunicorn.conf.py (`logger_class`). The app already writes a `port
 (who: user, token); gunicorn's access line records what the client actually received, including answers the
 app never finished (a worker timeout, an error while ending the request). Both carry the request id.
 """
+import logging
+
 from gunicorn import glogging
 
 from portal.observability import REQUEST_ID_HEADER, JsonFormatter
@@ -14,6 +16,8 @@ class JsonLogger(glogging.Logger):
 
     def setup(self, cfg):
         super().setup(cfg)
+        # One knob: LOG_LEVEL=WARNING (gunicorn's loglevel) also silences the per-request access lines.
+        self.access_log.setLevel(self.LOG_LEVELS.get(cfg.loglevel.lower(), logging.INFO))
         for log in (self.error_log, self.access_log):
             for handler in log.handlers:
                 handler.setFormatter(JsonFormatter())

@@ -108,9 +108,12 @@ class Server:
         with socket.socket() as sock:
             return sock.connect_ex(("127.0.0.1", self.port)) == 0
 
-    def logs(self):
-        self.log.flush()
-        return Path(self.log_path).read_text()[-5000:]
+    def logs(self, tail=5000):
+        """The server's output so far (its last `tail` characters; all of it with tail=None)."""
+        if not self.log.closed:
+            self.log.flush()
+        text = Path(self.log_path).read_text()
+        return text[-tail:] if tail else text
 
     def stop(self):
         if self.process.poll() is None:
