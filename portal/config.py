@@ -17,6 +17,14 @@ def _env(name, default=None):
     return value if value not in (None, "") else default
 
 
+def _int_env(name, default):
+    value = _env(name, default)
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+
+
 def _database_url(default):
     url = _env("DATABASE_URL") or _url_from_parts() or default
     # Accept the bare scheme most hosting platforms hand out and use psycopg 3 for it.
@@ -51,7 +59,7 @@ class Config:
         # pre-ping: a connection the server dropped (restart, failover) is replaced before use, not reported.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         # A stuck query or lock wait is cancelled (the request answers 503) instead of holding a worker forever.
-        self.DATABASE_STATEMENT_TIMEOUT_MS = int(_env("DATABASE_STATEMENT_TIMEOUT_MS", "5000"))
+        self.DATABASE_STATEMENT_TIMEOUT_MS = _int_env("DATABASE_STATEMENT_TIMEOUT_MS", "5000")
         self.SECRET_KEY = _env("SECRET_KEY")
         self.BANK_TIMEZONE = _env("BANK_TIMEZONE", "UTC")
         self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "120/minute")
@@ -65,7 +73,7 @@ class Config:
         self.RESTX_ERROR_404_HELP = False
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO").upper()
         # How many proxies (a load balancer: 1) stand in front and set X-Forwarded-For/-Proto; 0 trusts none.
-        self.TRUSTED_PROXIES = int(_env("TRUSTED_PROXIES", "0"))
+        self.TRUSTED_PROXIES = _int_env("TRUSTED_PROXIES", "0")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = True

@@ -1,4 +1,6 @@
 """The application shell: configuration, health probes."""
+import logging
+
 import pytest
 import sqlalchemy as sa
 
@@ -104,3 +106,18 @@ def test_the_database_url_can_come_in_parts_with_the_password_from_a_secret_stor
     assert sa.engine.make_url(url).password == "p@ss:w/rd"
     monkeypatch.setenv("DATABASE_URL", "postgresql://u@elsewhere/db")
     assert load_config("production").SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://u@elsewhere/db"
+
+
+def test_a_setting_that_must_be_a_number_is_refused_by_name(monkeypatch):
+    monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT_MS", "five seconds")
+    with pytest.raises(ConfigError, match="DATABASE_STATEMENT_TIMEOUT_MS"):
+        load_config("testing")
+
+
+@pytest.mark.parametrize("proxies, seen", [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_the_client_address_comes_from_the_load_balancer_only_when_trusted(caplog, proxies, seen):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "TRUSTED_PROXIES": proxies})
+    with caplog.at_level(logging.INFO, logger="portal.request"):
+        response = app.test_client().get("/healthz", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert response.status_code == 200
+    assert [r.fields["ip"] for r in caplog.records if r.name == "portal.request"] == [seen]
