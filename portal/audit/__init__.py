@@ -70,15 +70,7 @@ def _plain(value):
 def record(actor, action, *, object_type=None, object_id=None, subject_user_id=None, changes=None, reason=None,
            outcome="success"):
     """Write an audit event in the current session's transaction; it commits, or rolls back, with the change."""
-    db.session.execute(event_insert(actor, action, object_type=object_type, object_id=object_id,
-                                    subject_user_id=subject_user_id, changes=changes, reason=reason,
-                                    outcome=outcome))
-
-
-def event_insert(actor, action, *, object_type=None, object_id=None, subject_user_id=None, changes=None,
-                 reason=None, outcome="success"):
-    """The INSERT that records an event, for a caller that sends it together with its own statements."""
-    return AuditEvent.__table__.insert().values(
+    db.session.execute(AuditEvent.__table__.insert().values(
         occurred_at=utcnow(),
         actor_type=actor.type,
         actor_user_id=actor.user_id,
@@ -93,7 +85,7 @@ def event_insert(actor, action, *, object_type=None, object_id=None, subject_use
         changes=_clean(changes),
         reason=reason,
         outcome=outcome,
-    )
+    ))
 
 
 def record_separately(actor, action, **fields):

@@ -84,8 +84,8 @@ def apply_to_day_ends(account_id, day, amount):
         account_id=account_id, day=day, closing=sa.func.coalesce(previous, 0) + amount))
 
 
-def todays_day_ends(today, closings):
-    """The statement recording {account id: balance} as the accounts' day-ends for today.
+def set_todays_day_ends(today, closings):
+    """Record {account id: balance} as the accounts' day-ends for today, in one statement.
 
     For a posting dated today this is all apply_to_day_ends would do: today's row is the only one from today on,
     and its closing is the account's new balance.
@@ -94,5 +94,5 @@ def todays_day_ends(today, closings):
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(table).values([{"account_id": account_id, "day": today, "closing": closing}
                                  for account_id, closing in closings.items()])
-    return stmt.on_conflict_do_update(index_elements=[table.c.account_id, table.c.day],
-                                      set_={"closing": stmt.excluded.closing})
+    db.session.execute(stmt.on_conflict_do_update(index_elements=[table.c.account_id, table.c.day],
+                                                  set_={"closing": stmt.excluded.closing}))

@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from portal import audit
 from portal.extensions import db
 from portal.ledger import clock, errors
-from portal.ledger.balances import apply_to_day_ends, lowest_day_end_from, todays_day_ends
+from portal.ledger.balances import apply_to_day_ends, lowest_day_end_from, set_todays_day_ends
 from portal.ledger.locking import lock_accounts
 from portal.ledger.system import system_account_ref
 from portal.models import Account, AccountStatus, Entry, SystemCode, Transaction, TransactionKind
@@ -142,65 +142,57 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
         created_by_user_id=actor.user_id, created_by_token_id=actor.token_id,
         reverses_id=reverses.id if reverses is not None else None, reason=reason,
     )
+    _insert(transaction, legs)
     moves = {account.id: amount for account, amount in legs if account.id in locked}
-    subject_amount = moves[subject.id]
-    writes = [
-        Transaction.__table__.insert().values(
-            {column.key: getattr(transaction, column.key) for column in Transaction.__table__.columns}),
-        Entry.__table__.insert().values([
-            {"transaction_id": transaction.id, "account_id": account.id, "amount": amount, "value_date": value_date}
-            for account, amount in legs]),
-        *(_balance_update(account_id, amount) for account_id, amount in moves.items()),
-        audit.event_insert(
-            actor, action, object_type="transaction", object_id=transaction.id, subject_user_id=subject.owner_id,
-            reason=reason,
-            changes={
-                "kind": [None, kind.value],
-                "account_id": [None, str(subject.id)],
-                "amount": [None, format_amount(subject_amount, subject.currency)],
-                "currency": [None, subject.currency],
-                "value_date": [None, value_date],
-                "legs": [None, [[str(account.id), format_amount(amount, account.currency)]
-                                for account, amount in legs]],
-                **({"reverses": [None, str(reverses.id)]} if reverses is not None else {}),
-            },
-        ),
-    ]
+    _add_to_balances(locked, moves)
     if value_date == today:
-        writes.append(todays_day_ends(today, {account_id: locked[account_id].balance + amount
-                                              for account_id, amount in moves.items()}))
+        set_todays_day_ends(today, {account_id: locked[account_id].balance for account_id in moves})
     else:
         for account_id, amount in moves.items():
             apply_to_day_ends(account_id, value_date, amount)
-    _execute_together(writes)
-    for account_id, amount in moves.items():
-        set_committed_value(locked[account_id], "balance", locked[account_id].balance + amount)
-    # The object comes back persistent, as if flushed (its entries load on first access).
-    make_transient_to_detached(transaction)
-    db.session.add(transaction)
+
+    subject_amount = next(amount for account, amount in legs if account.id == subject.id)
+    audit.record(
+        actor, action, object_type="transaction", object_id=transaction.id, subject_user_id=subject.owner_id,
+        reason=reason,
+        changes={
+            "kind": [None, kind.value],
+            "account_id": [None, str(subject.id)],
+            "amount": [None, format_amount(subject_amount, subject.currency)],
+            "currency": [None, subject.currency],
+            "value_date": [None, value_date],
+            "legs": [None, [[str(account.id), format_amount(amount, account.currency)] for account, amount in legs]],
+            **({"reverses": [None, str(reverses.id)]} if reverses is not None else {}),
+        },
+    )
     return transaction
 
 
-def _balance_update(account_id, amount):
-    table = Account.__table__
-    return table.update().where(table.c.id == account_id).values(balance=table.c.balance + amount)
+def _insert(transaction, legs):
+    """INSERT the transaction and its entries as plain statements, then attach the object to the session.
 
-
-def _execute_together(statements):
-    """Run the posting's writes: on PostgreSQL in one round trip, each as a data-modifying CTE of one statement;
-    elsewhere one after the other.
-
-    They can share a statement because none reads what another writes: the balance moves by an amount (the row
-    is locked), today's day-end is computed from the locked balance, the entries' foreign key to their new
-    transaction is checked at the end of the statement, and the balanced-transaction trigger at commit. The
-    unit of work would cost more than the posting's own SQL, so none of this goes through it.
+    The unit of work would cost more than the posting's own SQL; the object comes back as a persistent one
+    (its entries load on first access), as if it had been flushed.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.select(sa.literal(1)).add_cte(
-            *(statement.cte(f"write_{n}") for n, statement in enumerate(statements))))
-    else:
-        for statement in statements:
-            db.session.execute(statement)
+    columns = {column.key: getattr(transaction, column.key) for column in Transaction.__table__.columns}
+    db.session.execute(Transaction.__table__.insert().values(**columns))
+    db.session.execute(Entry.__table__.insert(), [
+        {"transaction_id": transaction.id, "account_id": account.id, "amount": amount,
+         "value_date": transaction.value_date} for account, amount in legs])
+    make_transient_to_detached(transaction)
+    db.session.add(transaction)
+
+
+def _add_to_balances(locked, moves):
+    """Move the locked accounts' stored balances by {account id: amount}: one UPDATE, run for each account in
+    one round trip (no unit-of-work flush)."""
+    table = Account.__table__
+    db.session.execute(
+        table.update().where(table.c.id == sa.bindparam("account")).values(
+            balance=table.c.balance + sa.bindparam("amount")),
+        [{"account": account_id, "amount": amount} for account_id, amount in moves.items()])
+    for account_id, amount in moves.items():
+        set_committed_value(locked[account_id], "balance", locked[account_id].balance + amount)
 
 
 def _check_can_post(account, value_date, *, is_subject, correction):
