@@ -25,6 +25,18 @@ def _unauthorized(reason, token=None):
     return ApiError(401, "unauthorized", "A valid bearer token is required.", headers=UNAUTHORIZED_HEADERS)
 
 
+# Built once: the token by its hash, its owner, and the URL's account if the token's grant holds it.
+_TOKEN_AND_GRANT = (
+    sa.select(ApiToken, User, Account)
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(api_token_accounts, sa.and_(api_token_accounts.c.token_id == ApiToken.id,
+                                           api_token_accounts.c.account_id == sa.bindparam("account_id")))
+    .outerjoin(Account, sa.and_(Account.id == api_token_accounts.c.account_id,
+                                Account.owner_id == ApiToken.user_id, Account.kind == "customer"))
+    .where(ApiToken.token_hash == sa.bindparam("token_hash"))
+)
+
+
 def authenticate(account_id=None):
     """Return the request's usable token, or raise 401 (and audit the refusal).
 
@@ -35,15 +47,8 @@ def authenticate(account_id=None):
     secret = secret.strip()
     if scheme.lower() != "bearer" or not identity.tokens.is_well_formed(secret):
         raise _unauthorized("missing or malformed Authorization header")
-    row = db.session.execute(
-        sa.select(ApiToken, User, Account)
-        .join(User, User.id == ApiToken.user_id)
-        .outerjoin(api_token_accounts, sa.and_(api_token_accounts.c.token_id == ApiToken.id,
-                                               api_token_accounts.c.account_id == account_id))
-        .outerjoin(Account, sa.and_(Account.id == api_token_accounts.c.account_id,
-                                    Account.owner_id == ApiToken.user_id, Account.kind == "customer"))
-        .where(ApiToken.token_hash == identity.hash_secret(secret))
-    ).first()
+    row = db.session.execute(_TOKEN_AND_GRANT, {"token_hash": identity.hash_secret(secret),
+                                                "account_id": account_id}).first()
     if row is None:
         raise _unauthorized("unknown token")
     token = row.ApiToken
