@@ -11,6 +11,8 @@ from portal.extensions import db
 from portal.models import AuditEvent
 from portal.models.base import utcnow
 
+_INSERT_EVENT = AuditEvent.__table__.insert()  # built once; each event is its parameters
+
 # Fields whose values must never reach the audit log, whatever a caller passes in `changes`.
 SECRET_FIELDS = frozenset({"password", "password_hash", "token", "token_hash", "secret"})
 
@@ -70,7 +72,7 @@ def _plain(value):
 def record(actor, action, *, object_type=None, object_id=None, subject_user_id=None, changes=None, reason=None,
            outcome="success"):
     """Write an audit event in the current session's transaction; it commits, or rolls back, with the change."""
-    db.session.execute(AuditEvent.__table__.insert().values(
+    db.session.execute(_INSERT_EVENT, dict(
         occurred_at=utcnow(),
         actor_type=actor.type,
         actor_user_id=actor.user_id,

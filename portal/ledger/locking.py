@@ -12,17 +12,18 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Account
 
+_LOCK = (
+    sa.select(Account)
+    .where(Account.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(Account.id)
+    .with_for_update(key_share=True)
+    .execution_options(populate_existing=True)
+)
+
 
 def lock_accounts(account_ids):
     """Lock the given accounts and return them, freshly read, in a dict keyed by id."""
     ids = sorted(set(account_ids))
     if not ids:
         return {}
-    stmt = (
-        sa.select(Account)
-        .where(Account.id.in_(ids))
-        .order_by(Account.id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
-    return {account.id: account for account in db.session.scalars(stmt)}
+    return {account.id: account for account in db.session.scalars(_LOCK, {"ids": ids})}

@@ -21,6 +21,15 @@ from portal.money import format_amount
 
 MAX_DESCRIPTION = 140
 
+# The posting's writes, built once (building a statement costs more than sending it): plain Core, no unit of work.
+_INSERT_TRANSACTION = Transaction.__table__.insert()
+_INSERT_ENTRY = Entry.__table__.insert()
+_MOVE_BALANCE = (
+    Account.__table__.update()
+    .where(Account.__table__.c.id == sa.bindparam("account"))
+    .values(balance=Account.__table__.c.balance + sa.bindparam("amount"))
+)
+
 
 def deposit(account, amount, *, actor, value_date=None, description=""):
     """Bring `amount` (minor units, > 0) into a customer account from the outside world."""
@@ -174,9 +183,9 @@ def _insert(transaction, legs):
     The unit of work would cost more than the posting's own SQL; the object comes back as a persistent one
     (its entries load on first access), as if it had been flushed.
     """
-    columns = {column.key: getattr(transaction, column.key) for column in Transaction.__table__.columns}
-    db.session.execute(Transaction.__table__.insert().values(**columns))
-    db.session.execute(Entry.__table__.insert(), [
+    db.session.execute(_INSERT_TRANSACTION, {column.key: getattr(transaction, column.key)
+                                             for column in Transaction.__table__.columns})
+    db.session.execute(_INSERT_ENTRY, [
         {"transaction_id": transaction.id, "account_id": account.id, "amount": amount,
          "value_date": transaction.value_date} for account, amount in legs])
     make_transient_to_detached(transaction)
@@ -186,11 +195,8 @@ def _insert(transaction, legs):
 def _add_to_balances(locked, moves):
     """Move the locked accounts' stored balances by {account id: amount}: one UPDATE, run for each account in
     one round trip (no unit-of-work flush)."""
-    table = Account.__table__
-    db.session.execute(
-        table.update().where(table.c.id == sa.bindparam("account")).values(
-            balance=table.c.balance + sa.bindparam("amount")),
-        [{"account": account_id, "amount": amount} for account_id, amount in moves.items()])
+    db.session.execute(_MOVE_BALANCE, [{"account": account_id, "amount": amount}
+                                       for account_id, amount in moves.items()])
     for account_id, amount in moves.items():
         set_committed_value(locked[account_id], "balance", locked[account_id].balance + amount)
 
