@@ -40,7 +40,7 @@ class Position:
     entry_id: int
 
 
-def _lines_query(account):
+def _lines_query():
     other, other_account = aliased(Entry), aliased(Account)
     reversal = aliased(Transaction)
     # The other customer leg of a transfer (system legs are not a counterparty anyone can address).
@@ -60,8 +60,11 @@ def _lines_query(account):
         )
         .join(Transaction, Transaction.id == Entry.transaction_id)
         .outerjoin(reversal, reversal.reverses_id == Transaction.id)
-        .where(Entry.account_id == account.id)
+        .where(Entry.account_id == sa.bindparam("account_id"))
     )
+
+
+_LINES = _lines_query()  # built once: an account's lines, for the account in the "account_id" parameter
 
 
 def _line(row, currency):
@@ -76,7 +79,7 @@ def account_history(account, *, after=None, date_from=None, date_to=None, limit=
     Keyset pagination on the (account_id, value_date, id) index: every page costs the same, and a posting
     that arrives between two pages is neither skipped nor shown twice among the rows that were already there.
     """
-    query = _lines_query(account)
+    query = _LINES
     if date_from is not None:
         query = query.where(Entry.value_date >= date_from)
     if date_to is not None:
@@ -87,12 +90,13 @@ def account_history(account, *, after=None, date_from=None, date_to=None, limit=
         # million entries, measured by bench/growth.py).
         query = query.where(sa.tuple_(Entry.value_date, Entry.id) < sa.tuple_(after.value_date, after.entry_id))
     query = query.order_by(Entry.value_date.desc(), Entry.id.desc()).limit(limit)
-    return [_line(row, account.currency) for row in db.session.execute(query)]
+    return [_line(row, account.currency) for row in db.session.execute(query, {"account_id": account.id})]
 
 
 def account_transaction(account, transaction_id):
     """Return the line of `transaction_id` on `account`, or None if the transaction has no entry there."""
-    row = db.session.execute(_lines_query(account).where(Entry.transaction_id == transaction_id)).first()
+    row = db.session.execute(_LINES.where(Entry.transaction_id == transaction_id),
+                             {"account_id": account.id}).first()
     return None if row is None else _line(row, account.currency)
 
 
