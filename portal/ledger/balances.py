@@ -5,6 +5,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from portal.extensions import db
 from portal.models import Account, DailyBalance, Entry
 
+# Built once (the balance-at-date endpoint's one query): the latest day-end on or before a day.
+_CLOSING_AT = (
+    sa.select(DailyBalance.closing)
+    .where(DailyBalance.account_id == sa.bindparam("account_id"), DailyBalance.day <= sa.bindparam("day"))
+    .order_by(DailyBalance.day.desc())
+    .limit(1)
+)
+
 
 def current_balance(account):
     """Return the account's balance in minor units, as committed (or as this transaction left it)."""
@@ -18,15 +26,8 @@ def balance_at(account, day):
     """Return the balance at the end of `day`: the sum of entries with a value date on or before it."""
     if day < account.opened_on:
         return 0
-    if account.is_customer:
-        # One index lookup: the latest day-end on or before `day`.
-        closing = db.session.scalar(
-            sa.select(DailyBalance.closing)
-            .where(DailyBalance.account_id == account.id, DailyBalance.day <= day)
-            .order_by(DailyBalance.day.desc())
-            .limit(1)
-        )
-        return closing or 0
+    if account.is_customer:  # one index lookup
+        return db.session.scalar(_CLOSING_AT, {"account_id": account.id, "day": day}) or 0
     return sum_of_entries(Entry.account_id == account.id, Entry.value_date <= day)
 
 
