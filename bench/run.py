@@ -88,6 +88,17 @@ def wrk(port, requests, *, method="GET", body=None, token=TOKEN, duration=10, co
             "statuses": {int(k): int(v) for k, v in statuses.items()}}
 
 
+def ensure_wrk():
+    """wrk drives the load; on a fresh Debian machine (as root) install it, elsewhere say how."""
+    if shutil.which("wrk"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("wrk is missing: installing Debian's wrk package", flush=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+        return
+    raise SystemExit("wrk is missing: apt-get install wrk (Debian/Ubuntu) or brew install wrk")
+
+
 def write_lines(directory, name, lines):
     path = Path(directory) / name
     path.write_text("\n".join(lines) + "\n")
@@ -103,9 +114,7 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
-    for tool in ("wrk",):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} is missing: apt-get install {tool}")
+    ensure_wrk()
 
     from bench.seed import seed
 
