@@ -61,7 +61,9 @@ def register_request_hooks(app):
 
 
 def register_blueprints(app):
-    from portal import admin, api, health
+    from portal import admin, api, converters, health
+
+    converters.init_app(app)
     from portal.auth import routes as auth
     from portal.web import routes as web
 

@@ -1,14 +1,16 @@
 """What every back-office list shares: staff only, read-only models, safe CSV, and the correction flow."""
 import uuid
 
+import sqlalchemy as sa
 from flask import flash, redirect
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterConverter
-from flask_admin.model.filters import convert
+from flask_admin.model.filters import BaseIntFilter, BaseIntListFilter, convert
 from markupsafe import Markup
 
 from portal import audit
 from portal.admin.access import StaffOnly
+from portal.converters import MAX_INTEGER_ID
 from portal.extensions import db
 from portal.ledger import LedgerError
 from portal.money import format_amount
@@ -45,11 +47,31 @@ def link(url, text):
 
 
 class PortalFilterConverter(FilterConverter):
-    """Flask-Admin's filters, taught that our UTC timestamp type is a timestamp."""
+    """Flask-Admin's filters, taught that our UTC timestamp type is a timestamp, and that a number filter takes
+    only numbers its column can hold (a larger one would reach the database and fail there as a 500)."""
 
     @convert("UTCDateTime")
     def conv_utc_datetime(self, column, name, **kwargs):
         return self.conv_datetime(column, name, **kwargs)
+
+    @convert("int", "integer", "smallinteger", "smallint", "biginteger", "bigint", "mediumint")
+    def conv_int(self, column, name, **kwargs):
+        limit = 2**63 - 1 if isinstance(column.type, sa.BigInteger) else MAX_INTEGER_ID
+        return [_within(flt, limit)(column, name, **kwargs) if issubclass(flt, (BaseIntFilter, BaseIntListFilter))
+                else flt(column, name, **kwargs) for flt in self.int_filters]
+
+
+def _within(filter_class, limit):
+    """`filter_class`, refusing (as an invalid filter value) any number beyond ±limit."""
+    class Within(filter_class):
+        def clean(self, value):
+            cleaned = super().clean(value)
+            if any(abs(number) > limit for number in (cleaned if isinstance(cleaned, list) else [cleaned])):
+                raise ValueError(f"{value!r} is out of range")
+            return cleaned
+
+    Within.__name__ = filter_class.__name__
+    return Within
 
 
 class PortalModelView(StaffOnly, ModelView):
@@ -80,8 +102,9 @@ class PortalModelView(StaffOnly, ModelView):
             except ValueError:
                 return None
         elif pk_type is int:
-            if not str(id).isdigit():
-                return None
+            column_max = 2**63 - 1 if isinstance(self.model.__table__.c.id.type, sa.BigInteger) else MAX_INTEGER_ID
+            if not str(id).isdigit() or int(id) > column_max:
+                return None  # no such row: Flask-Admin says so and goes back to the list
             id = int(id)
         return db.session.get(self.model, id)
 

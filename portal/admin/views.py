@@ -66,7 +66,7 @@ class UserView(PortalModelView):
             abort(404)
         return user
 
-    @expose("/<int:user_id>/edit", methods=["GET", "POST"])
+    @expose("/<id:user_id>/edit", methods=["GET", "POST"])
     @requires(*OPERATORS)
     def edit_user(self, user_id):
         """Edit a user's name, email and active flag (staff users: admins only)."""
@@ -85,7 +85,7 @@ class UserView(PortalModelView):
                                                        active=form.active.data),
             success="User updated.")
 
-    @expose("/<int:user_id>/role", methods=["GET", "POST"])
+    @expose("/<id:user_id>/role", methods=["GET", "POST"])
     @requires(*ADMINS)
     def change_role(self, user_id):
         """Change a member of staff's role (admins only)."""
@@ -99,7 +99,7 @@ class UserView(PortalModelView):
             perform=lambda actor: identity.change_role(user, form.role.data, actor=actor, reason=form.reason.data),
             success="Role changed.")
 
-    @expose("/<int:user_id>/open-account", methods=["GET", "POST"])
+    @expose("/<id:user_id>/open-account", methods=["GET", "POST"])
     @requires(*OPERATORS)
     def open_account(self, user_id):
         """Open an account for a customer."""
@@ -368,7 +368,7 @@ class TokenView(PortalModelView):
             kwargs["can_revoke"] = can(*OPERATORS) and token.revoked_at is None
         return super().render(template, **kwargs)
 
-    @expose("/<int:token_id>/revoke", methods=["GET", "POST"])
+    @expose("/<id:token_id>/revoke", methods=["GET", "POST"])
     @requires(*OPERATORS)
     def revoke(self, token_id):
         """Revoke a customer's API token, with a reason: it stops working on its next request."""

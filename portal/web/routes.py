@@ -114,7 +114,7 @@ def tokens():
                            scope_labels=SCOPE_LABELS, revoke_form=RevokeTokenForm()), 200
 
 
-@bp.route("/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
+@bp.route("/tokens/<id:token_id>/revoke", methods=["GET", "POST"])
 @customer_required
 def revoke_token(token_id):
     """Ask for confirmation (GET), then revoke (POST): the token stops working on its next request."""

@@ -110,3 +110,32 @@ def test_viewer_sees_no_correction_controls(as_role, bank):
     assert "Post an adjustment" in operator.get(f"/admin/account/details/?id={bank.main.id}").text
     assert "Reverse…" in operator.get(f"/admin/transaction/details/?id={bank.withdrawal.id}").text
     assert "Change role" not in operator.get(f"/admin/user/details/?id={bank.staff['viewer'].id}").text
+
+
+TOO_BIG = "99999999999999999999"  # no INTEGER or BIGINT id is this large; each of these was a 500
+
+
+@pytest.mark.parametrize("role, path", [
+    ("customer", f"/tokens/{TOO_BIG}/revoke"),
+    ("admin", f"/admin/user/{TOO_BIG}/edit"), ("admin", f"/admin/user/{TOO_BIG}/role"),
+    ("admin", f"/admin/user/{TOO_BIG}/open-account"), ("admin", f"/admin/apitoken/{TOO_BIG}/revoke"),
+    ("admin", "/admin/user/4294967296/edit"),  # beyond INTEGER, within BIGINT
+])
+def test_ids_too_large_for_their_column_are_not_found(as_role, bank, role, path):
+    assert as_role(role).get(path).status_code == 404
+
+
+@pytest.mark.parametrize("view", ["user", "apitoken", "auditevent", "entry"])
+def test_details_of_an_id_too_large_for_its_column_go_back_to_the_list(as_role, bank, view):
+    response = as_role("viewer").get(f"/admin/{view}/details/?id={TOO_BIG}")
+    assert response.status_code == 302 and response.headers["Location"].startswith(f"/admin/{view}/")
+
+
+def test_number_filters_refuse_numbers_their_column_cannot_hold(as_role, bank):
+    """Every filter of every list, fed numbers beyond INTEGER and BIGINT: an invalid filter, never a 500."""
+    admin = as_role("admin")
+    for view in ("user", "account", "transaction", "entry", "apitoken", "auditevent"):
+        for position in range(60):  # more than any list has: an unknown position is ignored
+            for value in (TOO_BIG, "-" + TOO_BIG, "4294967296", "1,2," + TOO_BIG):
+                response = admin.get(f"/admin/{view}/", query_string={f"flt0_{position}": value})
+                assert response.status_code == 200, (view, position, value)

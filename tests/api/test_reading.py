@@ -6,6 +6,7 @@ import pytest
 from portal import ledger
 from portal.extensions import db
 from portal.ledger import clock
+from portal.ledger.history import Position, encode_position
 from tests.api.conftest import bearer, issue
 from tests.factories import SYSTEM, days_ago, make_account
 
@@ -121,6 +122,8 @@ class TestTransactions:
 
     @pytest.mark.parametrize("query", [{"limit": "0"}, {"limit": "101"}, {"limit": "x"}, {"limit": "-1"},
                                        {"cursor": "garbage"}, {"cursor": "MjAyNi0xMS0yNQ"},
+                                       # a forged cursor whose entry id does not fit in BIGINT (was a 500)
+                                       {"cursor": encode_position(Position(dt.date(2026, 1, 1), 2**63))},
                                        {"from": "2026-02-31"}, {"to": "tomorrow"},
                                        {"from": "2026-05-02", "to": "2026-05-01"}])
     def test_bad_query_parameters_are_400(self, client, history, query):
