@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.api.errors import ApiError, validation_error
+from portal.database import upsert_insert
 from portal.extensions import db
 from portal.models import IdempotencyKey
 
@@ -48,10 +48,8 @@ def claim(user_id, key, print_):
 
     Raise 409 idempotency_conflict if it was used by a different one.
     """
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     claimed = db.session.execute(
-        insert(IdempotencyKey).values(user_id=user_id, key=key, fingerprint=print_)
+        upsert_insert(IdempotencyKey).values(user_id=user_id, key=key, fingerprint=print_)
         .on_conflict_do_nothing(index_elements=["user_id", "key"])
         .returning(IdempotencyKey.key)
     ).first()

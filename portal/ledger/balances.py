@@ -1,7 +1,7 @@
 """Balances now and at the end of a date, and the day-end rows postings keep up to date."""
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from portal.database import upsert_insert
 from portal.extensions import db
 from portal.models import Account, DailyBalance, Entry
 
@@ -92,8 +92,7 @@ def set_todays_day_ends(today, closings):
     and its closing is the account's new balance.
     """
     table = DailyBalance.__table__
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table).values([{"account_id": account_id, "day": today, "closing": closing}
+    stmt = upsert_insert(table).values([{"account_id": account_id, "day": today, "closing": closing}
                                  for account_id, closing in closings.items()])
     db.session.execute(stmt.on_conflict_do_update(index_elements=[table.c.account_id, table.c.day],
                                                   set_={"closing": stmt.excluded.closing}))

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from portal.database import upsert_insert
 from portal.extensions import db
 from portal.ledger import numbers
 from portal.models import Account, AccountKind, SystemCode
@@ -33,11 +33,9 @@ class SystemAccountRef:
 
 def ensure_system_accounts(currency):
     """Create the system accounts for `currency` if they are missing; safe when two sessions race to do it."""
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for code in SystemCode:
         created = db.session.execute(
-            insert(Account)
+            upsert_insert(Account)
             .values(number=numbers.generate(), name=f"{code.value.title()} {currency}", currency=currency,
                     kind=AccountKind.SYSTEM.value, system_code=code.value, balance=None,
                     opened_on=SYSTEM_OPENED_ON)
