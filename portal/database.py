@@ -6,6 +6,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 log = logging.getLogger("portal.database")
 
+# The largest value an INTEGER and a BIGINT column hold; a larger number compared with one is an error in
+# PostgreSQL and an overflow in SQLite, so input is bounded by these before it reaches a query.
+MAX_INTEGER = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
+
+
+def largest_value(column):
+    """The largest value an integer `column` holds (BIGINT or INTEGER)."""
+    return MAX_BIGINT if isinstance(column.type, sa.BigInteger) else MAX_INTEGER
+
 
 def upsert_insert(target):
     """An INSERT for `target` that knows ON CONFLICT, in the current session's dialect (PostgreSQL or SQLite)."""

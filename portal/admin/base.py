@@ -1,7 +1,6 @@
 """What every back-office list shares: staff only, read-only models, safe CSV, and the correction flow."""
 import uuid
 
-import sqlalchemy as sa
 from flask import flash, redirect
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterConverter
@@ -10,7 +9,7 @@ from markupsafe import Markup
 
 from portal import audit
 from portal.admin.access import StaffOnly
-from portal.converters import MAX_INTEGER_ID
+from portal.database import largest_value
 from portal.extensions import db
 from portal.ledger import LedgerError
 from portal.money import format_amount
@@ -56,7 +55,7 @@ class PortalFilterConverter(FilterConverter):
 
     @convert("int", "integer", "smallinteger", "smallint", "biginteger", "bigint", "mediumint")
     def conv_int(self, column, name, **kwargs):
-        limit = 2**63 - 1 if isinstance(column.type, sa.BigInteger) else MAX_INTEGER_ID
+        limit = largest_value(column)
         return [_within(flt, limit)(column, name, **kwargs) if issubclass(flt, (BaseIntFilter, BaseIntListFilter))
                 else flt(column, name, **kwargs) for flt in self.int_filters]
 
@@ -102,8 +101,7 @@ class PortalModelView(StaffOnly, ModelView):
             except ValueError:
                 return None
         elif pk_type is int:
-            column_max = 2**63 - 1 if isinstance(self.model.__table__.c.id.type, sa.BigInteger) else MAX_INTEGER_ID
-            if not str(id).isdigit() or int(id) > column_max:
+            if not str(id).isdigit() or int(id) > largest_value(self.model.__table__.c.id):
                 return None  # no such row: Flask-Admin says so and goes back to the list
             id = int(id)
         return db.session.get(self.model, id)

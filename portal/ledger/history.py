@@ -10,10 +10,9 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from portal.database import MAX_BIGINT
 from portal.extensions import db
 from portal.models import Account, Entry, Transaction
-
-MAX_ENTRY_ID = 2**63 - 1  # entries.id is a BIGINT: a cursor beyond it is forged
 
 
 @dataclass(frozen=True)
@@ -127,7 +126,7 @@ def decode_position(cursor):
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         day, entry_id = text.split(".")
         if (not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day) or not re.fullmatch(r"\d{1,19}", entry_id)
-                or int(entry_id) > MAX_ENTRY_ID):
+                or int(entry_id) > MAX_BIGINT):  # entries.id is a BIGINT: beyond it, forged
             raise ValueError(cursor)
         return Position(dt.date.fromisoformat(day), int(entry_id))
     except (binascii.Error, UnicodeDecodeError) as exc:
