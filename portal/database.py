@@ -17,6 +17,12 @@ def largest_value(column):
     return MAX_BIGINT if isinstance(column.type, sa.BigInteger) else MAX_INTEGER
 
 
+def is_unavailable(error):
+    """Whether `error` means the database cannot be reached (lost, restarting, or the statement timed out)."""
+    return (isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
+            or isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError)))
+
+
 def upsert_insert(target):
     """An INSERT for `target` that knows ON CONFLICT, in the current session's dialect (PostgreSQL or SQLite)."""
     from portal.extensions import db

@@ -1,13 +1,13 @@
 """Error pages for people, and the API's envelope for its own paths: one place decides which."""
 import logging
 
-import sqlalchemy as sa
 from flask import g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from portal.api import PREFIX as API_PREFIX
 from portal.api.errors import error_response
+from portal.database import is_unavailable
 from portal.extensions import db, login_manager
 
 log = logging.getLogger("portal.errors")
@@ -46,7 +46,7 @@ def init_app(app):
         if is_api_request():
             return error_response(error)
         db.session.rollback()
-        if isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+        if is_unavailable(error):
             log.error("database unavailable on %s", request.path, exc_info=error)
             # The page must render without the database: treat the visitor as anonymous (Flask-Login's
             # per-request user), so the layout does not try to load the user again.

@@ -8,11 +8,11 @@ import logging
 import math
 import time
 
-import sqlalchemy as sa
 from flask import jsonify
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
+from portal.database import is_unavailable
 from portal.extensions import db, limiter
 from portal.ledger import LedgerError
 from portal.ledger import ValidationError as LedgerValidationError
@@ -97,8 +97,7 @@ def to_api_error(exc):
         errors = {"body": "is not valid JSON"} if status == 400 else None
         return ApiError(status, code, message, errors=errors, headers=headers)
     db.session.rollback()
-    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated or isinstance(
-            exc, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+    if is_unavailable(exc):
         log.error("database unavailable", exc_info=exc, extra={"fields": {"request_id": current_request_id()}})
         return ApiError(503, "service_unavailable", "The service is briefly unavailable; retry shortly.",
                         headers={"Retry-After": "1"})
