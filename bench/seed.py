@@ -85,8 +85,9 @@ def _history(conn, settlement, account_ids, history, days, opened, starting_bala
         "SELECT tx, account_id, amount, day FROM seed UNION ALL SELECT tx, :settlement, -amount, day FROM seed "
         "ORDER BY 4, 1"), {"settlement": settlement})
     conn.execute(sa.text(
-        "UPDATE accounts SET balance = s.total FROM (SELECT account_id, sum(amount) AS total FROM seed "
-        "GROUP BY account_id) AS s WHERE accounts.id = s.account_id"))
+        "UPDATE accounts SET balance = s.total, last_value_date = s.latest FROM (SELECT account_id, "
+        "sum(amount) AS total, max(day) AS latest FROM seed GROUP BY account_id) AS s "
+        "WHERE accounts.id = s.account_id"))
     conn.execute(sa.text(
         "INSERT INTO daily_balances (account_id, day, closing) "
         "SELECT account_id, day, sum(sum(amount)) OVER (PARTITION BY account_id ORDER BY day) "

@@ -115,6 +115,11 @@ def bad_account_number(b):
     return [("UPDATE accounts SET number = :n WHERE id = :a", {"n": broken, "a": raw(b["first"].id)})]
 
 
+def stale_last_value_date(b):
+    # Behind its day-ends, it would let a posting take today's fast path on a date that is not the latest.
+    return [("UPDATE accounts SET last_value_date = :d WHERE id = :a", {"d": days_ago(20), "a": raw(b["first"].id)})]
+
+
 @pytest.mark.parametrize(("corruption", "expected"), [
     (corrupt_stored_balance, {"stored_balance"}),
     (corrupt_day_end, {"day_end_mismatch"}),
@@ -126,6 +131,7 @@ def bad_account_number(b):
     (reversal_not_mirrored, {"reversal_mirror", "stored_balance"}),
     (mixed_currency, {"mixed_currency"}),
     (bad_account_number, {"account_number"}),
+    (stale_last_value_date, {"last_value_date"}),
 ], ids=lambda value: getattr(value, "__name__", None))
 def test_ledger_check_names_each_broken_invariant(books, runner, corruption, expected):
     behind_the_apps_back(*corruption(books))

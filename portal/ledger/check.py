@@ -66,6 +66,8 @@ def _checks(today):
         sa.select(Entry.account_id, sa.func.sum(Entry.amount).label("total")).group_by(Entry.account_id).subquery()
     )
     expected = _expected_day_ends()
+    latest_day_ends = (sa.select(DailyBalance.account_id, sa.func.max(DailyBalance.day).label("day"))
+                       .group_by(DailyBalance.account_id).subquery())
     original = sa.orm.aliased(Transaction)
     reversal_entry, original_entry = sa.orm.aliased(Entry), sa.orm.aliased(Entry)
     return [
@@ -94,6 +96,12 @@ def _checks(today):
          .outerjoin(DailyBalance, sa.and_(DailyBalance.account_id == expected.c.account_id,
                                           DailyBalance.day == expected.c.day))
          .where(sa.or_(DailyBalance.closing.is_(None), DailyBalance.closing != expected.c.closing))),
+        ("last_value_date", "customer accounts whose latest value date is not that of their latest day-end",
+         sa.select(Account.number).outerjoin(latest_day_ends, latest_day_ends.c.account_id == Account.id)
+         .where(Account.kind == "customer",
+                sa.or_(sa.and_(Account.last_value_date.is_(None), latest_day_ends.c.day.is_not(None)),
+                       sa.and_(Account.last_value_date.is_not(None), latest_day_ends.c.day.is_(None)),
+                       Account.last_value_date != latest_day_ends.c.day))),
         ("day_end_orphan", "day-end balance rows for a day on which the account has no entries",
          sa.select(DailyBalance.account_id, DailyBalance.day)
          .outerjoin(expected, sa.and_(DailyBalance.account_id == expected.c.account_id,

@@ -24,10 +24,14 @@ MAX_DESCRIPTION = 140
 # The posting's writes, built once (building a statement costs more than sending it): plain Core, no unit of work.
 _INSERT_TRANSACTION = Transaction.__table__.insert()
 _INSERT_ENTRY = Entry.__table__.insert()
+_ACCOUNTS = Account.__table__
 _MOVE_BALANCE = (
-    Account.__table__.update()
-    .where(Account.__table__.c.id == sa.bindparam("account"))
-    .values(balance=Account.__table__.c.balance + sa.bindparam("amount"))
+    _ACCOUNTS.update()
+    .where(_ACCOUNTS.c.id == sa.bindparam("account"))
+    .values(balance=_ACCOUNTS.c.balance + sa.bindparam("amount"),
+            last_value_date=sa.case((sa.or_(_ACCOUNTS.c.last_value_date.is_(None),
+                                            _ACCOUNTS.c.last_value_date < sa.bindparam("day")), sa.bindparam("day")),
+                                    else_=_ACCOUNTS.c.last_value_date))
 )
 
 
@@ -124,13 +128,12 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
         raise errors.CurrencyMismatch()
     if len({account.id for account, _ in legs}) != len(legs):
         raise errors.InvalidCounterparty("an account appears twice in one transaction")
-    today = clock.today()
+    customer_ids = [account.id for account, _ in legs if account.is_customer]
+    locked = lock_accounts(customer_ids)
+    today = _today_under_lock(locked.values())
     value_date = value_date or today
     if value_date > today:
         raise errors.InvalidValueDate("must not be in the future")
-
-    customer_ids = [account.id for account, _ in legs if account.is_customer]
-    locked = lock_accounts(customer_ids)
     subject = locked.get(getattr(subject, "id", None)) or locked[customer_ids[0]]
     for account_id in customer_ids:
         _check_can_post(locked[account_id], value_date, is_subject=account_id == subject.id, correction=correction)
@@ -153,7 +156,7 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
     )
     _insert(transaction, legs)
     moves = {account.id: amount for account, amount in legs if account.id in locked}
-    _add_to_balances(locked, moves)
+    _add_to_balances(locked, moves, value_date)
     if value_date == today:
         set_todays_day_ends(today, {account_id: locked[account_id].balance for account_id in moves})
     else:
@@ -192,13 +195,27 @@ def _insert(transaction, legs):
     db.session.add(transaction)
 
 
-def _add_to_balances(locked, moves):
-    """Move the locked accounts' stored balances by {account id: amount}: one UPDATE, run for each account in
-    one round trip (no unit-of-work flush)."""
-    db.session.execute(_MOVE_BALANCE, [{"account": account_id, "amount": amount}
+def _today_under_lock(locked):
+    """Return the date that counts as today for a posting on the `locked` accounts.
+
+    Read after the locks, never before: a posting that waited for them across midnight must not be checked
+    against, nor write a day-end from, a balance that already holds the new day's postings. It is the clock's
+    date, or the latest value date the locked rows already hold if that is later (another server's clock a
+    moment ahead, or this one stepped back), so every date from it on has one day-end: the stored balance.
+    """
+    return max([clock.today(), *(account.last_value_date for account in locked
+                                 if account.last_value_date is not None)])
+
+
+def _add_to_balances(locked, moves, value_date):
+    """Move the locked accounts' stored balances by {account id: amount} and their latest value date up to
+    `value_date`: one UPDATE, run for each account in one round trip (no unit-of-work flush)."""
+    db.session.execute(_MOVE_BALANCE, [{"account": account_id, "amount": amount, "day": value_date}
                                        for account_id, amount in moves.items()])
     for account_id, amount in moves.items():
-        set_committed_value(locked[account_id], "balance", locked[account_id].balance + amount)
+        account = locked[account_id]
+        set_committed_value(account, "balance", account.balance + amount)
+        set_committed_value(account, "last_value_date", max(filter(None, [account.last_value_date, value_date])))
 
 
 def _check_can_post(account, value_date, *, is_subject, correction):

@@ -59,6 +59,10 @@ class Account(Base):
     system_code: Mapped[Optional[str]] = mapped_column(sa.String(16))
     status: Mapped[str] = mapped_column(sa.String(16), default=AccountStatus.ACTIVE.value)
     balance: Mapped[Optional[int]] = mapped_column(sa.BigInteger, default=0)
+    # The latest value date posted to a customer account (NULL before its first posting): its stored balance is
+    # its balance at the end of that date. Read under the row lock, it tells a posting which "today" the rows
+    # already hold, whatever the clock said while the posting waited (portal.ledger.posting).
+    last_value_date: Mapped[Optional[dt.date]] = mapped_column(sa.Date)
     opened_on: Mapped[dt.date] = mapped_column(sa.Date)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
