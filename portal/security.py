@@ -2,7 +2,8 @@
 import secrets
 
 import sqlalchemy as sa
-from flask import abort, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.api.errors import validation_error
 from portal.errors import is_api_request
@@ -54,6 +55,7 @@ def init_app(app):
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."
     login_manager.session_protection = "strong"
+    app.before_request(refuse_oversized_bodies)
     app.before_request(refuse_nul_characters)
 
     @app.after_request
@@ -66,34 +68,31 @@ def init_app(app):
         return response
 
 
-def refuse_nul_characters():
-    """Answer 400 to a query string, form or JSON body carrying a NUL character.
+def refuse_oversized_bodies():
+    """Answer 413 to a body whose Content-Length is over MAX_CONTENT_LENGTH, before anything reads it.
 
-    No field has a use for one, and PostgreSQL cannot store it in text: without this, a NUL in a description,
-    a name or a search box would reach the database and fail there as a 500.
+    A streamed body (no Content-Length) is cut off by Werkzeug at the same limit when something reads it.
+    """
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if limit is not None and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge()
+
+
+def refuse_nul_characters():
+    """Answer 400 to a query string or web form carrying a NUL character.
+
+    No field has a use for one, and PostgreSQL cannot store it in text: without this, a NUL in a name or a
+    search box would reach the database and fail there as a 500. An API body is checked where the API reads
+    it (portal.api.params.json_object), after authentication: this hook runs before it and must not read it.
     """
     parts = {"query": [value for _, values in request.args.lists() for value in values]}
-    if request.method in ("POST", "PUT", "PATCH"):
-        parts["body"] = (list(_strings(request.get_json(silent=True, force=True))) if is_api_request()
-                         else [value for _, values in request.form.lists() for value in values])
+    if request.method in ("POST", "PUT", "PATCH") and not is_api_request():
+        parts["body"] = [value for _, values in request.form.lists() for value in values]
     for part, values in parts.items():
         if any("\x00" in value for value in values):
             if is_api_request():
                 raise validation_error({part: "must not contain NUL characters"})
             abort(400)
-
-
-def _strings(value):
-    """Every string in a parsed JSON document, keys included."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
 
 
 @login_manager.user_loader

@@ -7,6 +7,8 @@ ERROR_DESCRIPTIONS = {
     403: "forbidden: the token lacks the scope",
     404: "not_found: no such account or transaction, or not granted to this token",
     409: "insufficient_funds, account_frozen, account_closed or idempotency_conflict",
+    413: "payload_too_large: a body over the limit (MAX_CONTENT_LENGTH)",
+    415: "unsupported_media_type: a body not sent as application/json",
     429: "rate_limited: per-token limit; see Retry-After",
     500: "internal_error",
     503: "service_unavailable: the database is briefly unreachable; retry",
