@@ -18,6 +18,13 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 # Workers are recycled now and then (staggered), so slow growth in memory never accumulates.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "500"))
+# What gunicorn refuses by itself, before the app sees the request, answered in its own HTML without a request
+# id: a request line over 4094 bytes (414), more than 100 headers or one over 8190 bytes (431), a malformed
+# request line or header (400). Its defaults, stated so that the API's own tighter limits (portal/security.py:
+# URL 2048 bytes, 50 headers, 4096 bytes each) stay below them and a client meets those, in the API's envelope.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 # The app is created in each worker after the fork: no database or Redis connection is shared across processes.
 preload_app = False
 

@@ -34,13 +34,14 @@ ERROR_SCHEMA = {
 
 # Codes of HTTP errors raised outside our code (routing, Werkzeug, Flask-RESTX).
 HTTP_CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
-              429: "rate_limited"}
+              405: "method_not_allowed", 413: "payload_too_large", 414: "uri_too_long",
+              415: "unsupported_media_type", 429: "rate_limited", 431: "headers_too_large"}
 
 MESSAGES = {401: "A valid bearer token is required.", 403: "The token does not allow this.",
             404: "Not found.", 405: "Method not allowed.", 413: "The request body is larger than the API accepts.",
+            414: "The URL is longer than the API accepts.",
             415: "The body must be JSON, sent with Content-Type: application/json.",
-            429: "Too many requests; slow down."}
+            429: "Too many requests; slow down.", 431: "The request's headers are larger than the API accepts."}
 
 
 class ApiError(Exception):

@@ -1,7 +1,7 @@
-"""What the API takes in before it does any work: body size, media type, nesting.
+"""What the API takes in before it does any work: body size, media type, nesting, URL and header sizes.
 
 A body is read only after the caller authenticated, and never past MAX_CONTENT_LENGTH; anything too big or of the
-wrong kind is answered in the envelope (413, 415) and changes nothing.
+wrong kind is answered in the envelope (413, 415, 414, 431) and changes nothing.
 """
 import io
 import json
@@ -117,6 +117,25 @@ def test_a_nul_character_in_the_body_is_still_a_validation_error_naming_the_body
     after = snapshot()
     assert after.pop("audit_events") == before.pop("audit_events") + 1
     assert after == before
+
+
+def test_a_url_too_long_for_the_api_is_414_in_the_envelope(client, customer):
+    response = client.get("/api/v1/accounts", query_string={"x": "a" * 3000}, headers=customer.headers)
+    assert_envelope(response, 414, "uri_too_long")
+    assert client.get("/api/v1/accounts", query_string={"x": "a" * 1500}, headers=customer.headers).status_code == 200
+
+
+def test_a_header_too_big_for_the_api_is_431_in_the_envelope(client, customer):
+    response = client.get("/api/v1/accounts", headers={**customer.headers, "X-Padding": "a" * 5000})
+    assert_envelope(response, 431, "headers_too_large")
+    assert client.get("/api/v1/accounts", headers={**customer.headers, "X-Padding": "a" * 3000}).status_code == 200
+
+
+def test_too_many_headers_for_the_api_is_431_in_the_envelope(client, customer):
+    many = {f"X-Header-{n}": "x" for n in range(60)}
+    assert_envelope(client.get("/api/v1/accounts", headers={**customer.headers, **many}), 431, "headers_too_large")
+    fewer = {f"X-Header-{n}": "x" for n in range(30)}
+    assert client.get("/api/v1/accounts", headers={**customer.headers, **fewer}).status_code == 200
 
 
 def test_a_web_form_over_the_limit_is_a_413_page(client):
