@@ -82,7 +82,7 @@ def request_actor(user=None, token=None):
 
 def _start():
     # Reset per-request state explicitly: `g` belongs to the app context, which a test may keep across requests.
-    for name in ("request_id", "actor", "api_token", "granted", "csp_nonce"):
+    for name in ("request_id", "actor", "api_token", "credential", "granted", "csp_nonce"):
         g.pop(name, None)
     g.started = time.perf_counter()
     current_request_id()

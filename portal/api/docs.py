@@ -10,7 +10,7 @@ ERROR_DESCRIPTIONS = {
     413: "payload_too_large: a body over the limit (MAX_CONTENT_LENGTH)",
     414: "uri_too_long: a URL over 2048 bytes",
     415: "unsupported_media_type: a body not sent as application/json",
-    429: "rate_limited: per-token limit; see Retry-After",
+    429: "rate_limited: per token over all endpoints, or per address without a usable token; see Retry-After",
     431: "headers_too_large: a header over 4096 bytes, or more than 50 headers",
     500: "internal_error",
     503: "service_unavailable: the database is briefly unreachable; retry",
