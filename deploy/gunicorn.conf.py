@@ -41,3 +41,10 @@ control_socket_disable = True  # no control socket in $HOME: the container user 
 # Worker heartbeats in memory, not on the container's (possibly slow or read-only) disk.
 SHARED_MEMORY = "/dev/shm"  # noqa: S108 (gunicorn writes only its own heartbeat files here)
 worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
+
+
+def on_starting(server):
+    """Refuse to start production with several workers that would each count rate limits alone (memory://)."""
+    from portal.serving import refuse_per_process_rate_limits
+
+    refuse_per_process_rate_limits(server.cfg.workers)  # the worker count after any -w on the command line
