@@ -4,6 +4,7 @@ With RATELIMIT_STORAGE_URI=memory:// each process would count for itself and let
 test_without_a_shared_store_each_process_counts_alone shows exactly that, so the first two cannot pass by
 accident. Production therefore refuses to start several workers that way, and says loudly when Redis is lost.
 """
+import json
 import os
 import re
 import signal
@@ -120,3 +121,15 @@ def test_production_refuses_to_start_several_workers_that_would_each_count_alone
     assert "RATELIMIT_STORAGE_URI" in output and "3 workers" in output
     assert "Booting worker" not in output
 
+
+def test_a_lost_rate_limit_store_is_logged_loudly_and_each_process_still_counts(serve, small_bank):
+    bank = small_bank(accounts=1)
+    server = serve(workers=1, API_RATE_LIMIT="3/minute", RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
+    path = f"/api/v1/accounts/{bank.account_ids[0]}/balance"
+    statuses = [Http(server.url, bank.secret).get(path).status for _ in range(5)]
+    assert statuses == [200] * 3 + [429] * 2  # counted in the worker's memory, not failing and not unlimited
+    server.stop()
+    lines = [json.loads(line) for line in server.logs(tail=None).splitlines() if line.strip()]
+    alarms = [line for line in lines if line["level"] == "ERROR" and "rate limit storage" in line["message"].lower()]
+    assert len(alarms) == 1, lines  # once per process and outage, not once per request
+    assert "each process counts alone" in alarms[0]["message"]
