@@ -18,6 +18,13 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 # Workers are recycled now and then (staggered), so slow growth in memory never accumulates.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "500"))
+# What gunicorn refuses by itself, before the app sees the request, answered in its own HTML without a request
+# id: a request line over 4094 bytes (414), more than 100 headers or one over 8190 bytes (431), a malformed
+# request line or header (400). Its defaults, stated so that the API's own tighter limits (portal/security.py:
+# URL 2048 bytes, 50 headers, 4096 bytes each) stay below them and a client meets those, in the API's envelope.
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 # The app is created in each worker after the fork: no database or Redis connection is shared across processes.
 preload_app = False
 
@@ -34,3 +41,10 @@ control_socket_disable = True  # no control socket in $HOME: the container user 
 # Worker heartbeats in memory, not on the container's (possibly slow or read-only) disk.
 SHARED_MEMORY = "/dev/shm"  # noqa: S108 (gunicorn writes only its own heartbeat files here)
 worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
+
+
+def on_starting(server):
+    """Refuse to start production with several workers that would each count rate limits alone (memory://)."""
+    from portal.serving import refuse_per_process_rate_limits
+
+    refuse_per_process_rate_limits(server.cfg.workers)  # the worker count after any -w on the command line

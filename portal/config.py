@@ -62,6 +62,9 @@ class Config:
         self.DATABASE_STATEMENT_TIMEOUT_MS = _int_env("DATABASE_STATEMENT_TIMEOUT_MS", "5000")
         self.SECRET_KEY = _env("SECRET_KEY")
         self.BANK_TIMEZONE = _env("BANK_TIMEZONE", "UTC")
+        # Every body the app takes is small (an API posting, a form): a larger one is refused with 413, before
+        # it is read when its Content-Length says so, and as soon as it passes the limit when it is streamed.
+        self.MAX_CONTENT_LENGTH = _int_env("MAX_CONTENT_LENGTH", "65536")
         self.API_RATE_LIMIT = _env("API_RATE_LIMIT", "120/minute")
         self.LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10/minute")
         # memory:// counts per process; redis://… shares one count across processes and machines.

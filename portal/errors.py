@@ -18,6 +18,7 @@ TITLES = {
     403: ("Forbidden", "Your account is not allowed to see this page."),
     404: ("Not found", "There is nothing here, or it is not yours to see."),
     405: ("Method not allowed", "This page does not accept that kind of request."),
+    413: ("Request too large", "What was sent is larger than this site accepts."),
     429: ("Too many attempts", "Please wait a minute before trying again."),
     500: ("Something went wrong", "We have logged the problem. Please try again in a moment."),
     503: ("Briefly unavailable", "The service cannot reach its database just now. Please try again shortly."),

@@ -31,18 +31,53 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+class RateLimiterAlarm(logging.Filter):
+    """Say what Flask-Limiter's storage events mean, at the level they deserve, and apply LOG_LEVEL after that.
+
+    When its storage (Redis) fails, Flask-Limiter falls back to counting in each process's memory and logs one
+    warning per process: every limit then lets through as many times its allowance as there are processes. That
+    is an error for whoever runs the service; the recovery (logged at INFO) is worth a warning.
+    """
+
+    MEANINGS = {
+        "Rate limit storage unreachable": (logging.ERROR, "rate limit storage unreachable: each process counts "
+                                           "alone until it is back, so every limit is multiplied by the number "
+                                           "of processes"),
+        "Rate limit storage recovered": (logging.WARNING, "rate limit storage recovered: limits are shared again"),
+    }
+
+    def __init__(self, level):
+        super().__init__()
+        self.level = level
+
+    def filter(self, record):
+        for start, (level, message) in self.MEANINGS.items():
+            if record.getMessage().startswith(start):
+                record.levelno, record.levelname = level, logging.getLevelName(level)
+                record.msg, record.args = message, ()
+        return record.levelno >= self.level
+
+
 def configure_logging(app):
-    """Every `portal.*` logger (the request line, errors with their tracebacks, the app's own logger) writes
-    JSON lines to stderr at LOG_LEVEL, for a log stack to ingest as they are."""
+    """Every `portal.*` logger (the request line, errors with their tracebacks, the app's own logger) and
+    Flask-Limiter's write JSON lines to stderr at LOG_LEVEL, for a log stack to ingest as they are."""
     logging.Formatter.converter = time.gmtime
     portal_log = logging.getLogger("portal")  # also app.logger: the app is named "portal"
     portal_log.removeHandler(default_handler)  # Flask's plain-text handler, if it was added already
-    if not any(isinstance(handler.formatter, JsonFormatter) for handler in portal_log.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
-        portal_log.addHandler(handler)
+    limiter_log = logging.getLogger("flask-limiter")  # only a NullHandler of its own: its warnings went nowhere
+    for log in (portal_log, limiter_log):
+        if not any(isinstance(handler.formatter, JsonFormatter) for handler in log.handlers):
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(JsonFormatter())
+            log.addHandler(handler)
     portal_log.setLevel(app.config["LOG_LEVEL"])
     request_log.setLevel(app.config["LOG_LEVEL"])
+    # Its storage recovery is logged at INFO: let that reach the alarm, which applies LOG_LEVEL itself.
+    level = portal_log.getEffectiveLevel()
+    limiter_log.setLevel(min(level, logging.INFO))
+    for old in [f for f in limiter_log.filters if isinstance(f, RateLimiterAlarm)]:
+        limiter_log.removeFilter(old)
+    limiter_log.addFilter(RateLimiterAlarm(level))
 
 
 def init_app(app):
@@ -82,7 +117,7 @@ def request_actor(user=None, token=None):
 
 def _start():
     # Reset per-request state explicitly: `g` belongs to the app context, which a test may keep across requests.
-    for name in ("request_id", "actor", "api_token", "granted", "csp_nonce"):
+    for name in ("request_id", "actor", "api_token", "credential", "granted", "csp_nonce"):
         g.pop(name, None)
     g.started = time.perf_counter()
     current_request_id()

@@ -1,12 +1,11 @@
 """The public REST API at /api/v1 (Flask-RESTX): one namespace per resource module."""
-import hashlib
-
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g
 from flask_restx import Api
 
 from portal.api import accounts, transactions
 from portal.api.errors import error_response
 from portal.extensions import csrf, limiter
+from portal.observability import client_ip
 
 PREFIX = "/api/v1"
 
@@ -19,21 +18,27 @@ class PortalApi(Api):
 
 
 def rate_limit_key():
-    """Per token: the limit follows the credential, whichever address it comes from."""
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and secret.strip():
-        return "token:" + hashlib.sha256(secret.strip().encode()).hexdigest()[:32]
-    return "address:" + (request.remote_addr or "unknown")
+    """Per usable token, whichever address it comes from; per client address for a caller without one.
+
+    Keyed on what the token is (auth.credential, looked up before the limiter runs), not on what was sent:
+    every invented token from one address shares that address's allowance, and once it is spent the request
+    stops before authentication, so its 401 is neither answered nor audited again.
+    """
+    found = g.get("credential")
+    if found is not None and found.problem is None:
+        return f"token:{found.token.id}"
+    return f"address:{client_ip() or 'unknown'}"
 
 
 def api_rate_limit():
-    """The per-token limit, read from the running app's configuration (API_RATE_LIMIT)."""
+    """The per-token (and per-address) limit, read from the running app's configuration (API_RATE_LIMIT)."""
     return current_app.config["API_RATE_LIMIT"]
 
 
-# One decorator object for every app this process creates: Flask-Limiter's limiter is shared, and an equal
-# limit registered again is the same entry rather than a second counter for the same requests.
-api_limit = limiter.limit(api_rate_limit, key_func=rate_limit_key)
+# One allowance per key over every endpoint of the API (a shared scope: Flask-Limiter would otherwise count each
+# endpoint apart). One decorator object for every app this process creates: Flask-Limiter's limiter is shared,
+# and an equal limit registered again is the same entry rather than a second counter for the same requests.
+api_limit = limiter.shared_limit(api_rate_limit, scope="api", key_func=rate_limit_key)
 
 
 def create_blueprint():

@@ -1,6 +1,7 @@
 """Bearer-token authentication, scopes and account grants for the API."""
 import datetime as dt
 import functools
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import g, request
@@ -37,25 +38,62 @@ _TOKEN_AND_GRANT = (
 )
 
 
-def authenticate(account_id=None):
-    """Return the request's usable token, or raise 401 (and audit the refusal).
+@dataclass
+class Credential:
+    """What the request's Authorization header came to: a usable token, or the reason there is none."""
+
+    account_id: object
+    token: ApiToken | None
+    problem: str | None
+    granted: dict = field(default_factory=dict)
+
+
+def init_app(app):
+    """Know who calls the API before the rate limit runs: it counts per usable token, else per address.
+
+    Registered ahead of the limiter's own before_request hook (see portal.create_app).
+    """
+    app.before_request(_identify_api_caller)
+
+
+def _identify_api_caller():
+    if request.blueprint == "api":
+        credential((request.view_args or {}).get("account_id"))
+
+
+def credential(account_id=None):
+    """Look the request's bearer token up, once per request; refuse nothing and audit nothing (authenticate does).
 
     With the `account_id` of the URL, the same round trip also fetches that account if the token may see it
     (remembered for granted_account), so a typical API read costs two statements, not three.
     """
+    known = g.get("credential")
+    if known is not None and known.account_id == account_id:
+        return known
     scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not identity.tokens.is_well_formed(secret):
-        raise _unauthorized("missing or malformed Authorization header")
-    row = db.session.execute(_TOKEN_AND_GRANT, {"token_hash": identity.hash_secret(secret),
-                                                "account_id": account_id}).first()
-    if row is None:
-        raise _unauthorized("unknown token")
-    token = row.ApiToken
-    g.granted = {account_id: row.Account} if account_id is not None else {}
-    problem = identity.token_problem(token)
-    if problem is not None:
-        raise _unauthorized(f"token {problem}", token)
+        found = Credential(account_id, None, "missing or malformed Authorization header")
+    else:
+        row = db.session.execute(_TOKEN_AND_GRANT, {"token_hash": identity.hash_secret(secret),
+                                                    "account_id": account_id}).first()
+        if row is None:
+            found = Credential(account_id, None, "unknown token")
+        else:
+            problem = identity.token_problem(row.ApiToken)
+            found = Credential(account_id, row.ApiToken, f"token {problem}" if problem else None,
+                               {account_id: row.Account} if account_id is not None else {})
+    g.credential = found
+    return found
+
+
+def authenticate(account_id=None):
+    """Return the request's usable token, or raise 401 (and audit the refusal)."""
+    found = credential(account_id)
+    if found.problem is not None:
+        raise _unauthorized(found.problem, found.token)
+    token = found.token
+    g.granted = found.granted
     g.api_token = token
     g.actor = request_actor(token=token)
     _touch(token)

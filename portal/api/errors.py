@@ -34,10 +34,14 @@ ERROR_SCHEMA = {
 
 # Codes of HTTP errors raised outside our code (routing, Werkzeug, Flask-RESTX).
 HTTP_CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 413: "validation_error", 415: "validation_error", 429: "rate_limited"}
+              405: "method_not_allowed", 413: "payload_too_large", 414: "uri_too_long",
+              415: "unsupported_media_type", 429: "rate_limited", 431: "headers_too_large"}
 
 MESSAGES = {401: "A valid bearer token is required.", 403: "The token does not allow this.",
-            404: "Not found.", 405: "Method not allowed.", 429: "Too many requests; slow down."}
+            404: "Not found.", 405: "Method not allowed.", 413: "The request body is larger than the API accepts.",
+            414: "The URL is longer than the API accepts.",
+            415: "The body must be JSON, sent with Content-Type: application/json.",
+            429: "Too many requests; slow down.", 431: "The request's headers are larger than the API accepts."}
 
 
 class ApiError(Exception):
@@ -55,6 +59,11 @@ def not_found(what="account"):
 
 def validation_error(errors, message="The request is not valid."):
     return ApiError(400, "validation_error", message, errors=errors)
+
+
+def http_error(status):
+    """The envelope's error for an HTTP status the API raises itself (413, 415)."""
+    return ApiError(status, HTTP_CODES[status], MESSAGES[status])
 
 
 def from_ledger_error(exc):

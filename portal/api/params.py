@@ -1,11 +1,13 @@
 """Strict parsing of the API's inputs: query parameters, dates, JSON bodies."""
 import datetime as dt
+import json
 import re
 import uuid
 
 from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from portal.api.errors import validation_error
+from portal.api.errors import http_error, validation_error
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -43,13 +45,47 @@ def query_int(name, *, default, low, high):
 
 
 def json_object(allowed):
-    """Return the request's JSON object; refuse malformed JSON, non-objects and fields not in `allowed`."""
-    body = request.get_json(silent=True, force=True)
-    if body is None:
-        raise validation_error({"body": "must be valid JSON"}, "The body is not valid JSON.")
+    """Read the request's JSON object; refuse another media type, an oversized, malformed or nested-too-deep body,
+    a non-object, a NUL character and fields not in `allowed`.
+
+    Resources call this after authenticating, so an unauthenticated caller's body is never read, let alone parsed.
+    """
+    if request.mimetype != "application/json":  # parameters such as `; charset=utf-8` are fine
+        raise http_error(415)
+    try:
+        raw = request.get_data(cache=True)  # never past MAX_CONTENT_LENGTH, also when the body is streamed
+    except RequestEntityTooLarge:
+        raise http_error(413) from None
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        # Werkzeug stops reading a streamed (chunked) body at the limit without saying whether more was sent.
+        raise http_error(413)
+    try:
+        body = json.loads(raw)
+    except RecursionError:  # the parser recurses once per level of nesting: `[[[[…` would otherwise be a 500
+        raise validation_error({"body": "is nested too deeply"}, "The body is nested too deeply.") from None
+    except ValueError:  # also bytes that are not UTF-8
+        raise validation_error({"body": "must be valid JSON"}, "The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise validation_error({"body": "must be a JSON object"})
+    # No field has a use for NUL, and PostgreSQL cannot store it in text: refuse it here, not as a 500 there.
+    if any("\x00" in text for text in _strings(body)):
+        raise validation_error({"body": "must not contain NUL characters"})
     unknown = sorted(set(body) - set(allowed))
     if unknown:
         raise validation_error(dict.fromkeys(unknown, "is not a known field"))
     return body
+
+
+def _strings(document):
+    """Every string in a parsed JSON document, keys included; a loop, not recursion, whatever the nesting."""
+    pending = [document]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            pending.extend(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)

@@ -96,7 +96,7 @@ class TransactionList(Resource):
     @ns.expect(new_transaction_model)
     @ns.param(idempotency.HEADER, "Optional: a repeat with the same key and body replays the first response",
               _in="header", type="string")
-    @documented(ns, 201, transaction_model, errors=(400, 401, 403, 404, 409), description="Created",
+    @documented(ns, 201, transaction_model, errors=(400, 401, 403, 404, 409, 413, 415), description="Created",
                 headers={"Location": {"type": "string", "description": "the new transaction"}})
     @require_scope(Scope.TRANSACTIONS_WRITE)
     def post(self, account_id):
@@ -107,7 +107,7 @@ class TransactionList(Resource):
             _audit_refusal(account_id, exc.code, exc.message, isinstance(exc, ledger.ValidationError))
             raise from_ledger_error(exc) from None
         except ApiError as exc:
-            _audit_refusal(account_id, exc.code, exc.message, exc.status == 400, exc.errors)
+            _audit_refusal(account_id, exc.code, exc.message, exc.status in (400, 413, 415), exc.errors)
             raise
 
 

@@ -13,10 +13,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from portal import identity
@@ -29,6 +31,7 @@ APPLICATION_NAME = "portal-under-test"  # how the tests tell the server's sessio
 # Bounds on waiting, never on speed: a loaded CI machine is slow, and that is not what these tests are about.
 START_SECONDS = 180
 WORKER_TIMEOUT_SECONDS = 300  # gunicorn kills a worker silent this long; a starved one must not be killed
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def free_port():
@@ -138,10 +141,17 @@ class Server:
 
 @pytest.fixture
 def serve(pg_app, tmp_path):
-    """serve(workers=3, **env) -> a running Server on the test's database; stopped after the test."""
+    """serve(workers=3, **env) -> a running Server on the test's database; stopped after the test.
+
+    Rate limits count in Redis (TEST_REDIS_URL), under a key prefix of the test's own, as production's must:
+    deploy/gunicorn.conf.py refuses several workers counting alone with memory://. RATELIMIT_STORAGE_URI in
+    `env` chooses otherwise.
+    """
     servers = []
+    prefix = f"portal-test-{uuid.uuid4().hex}"
 
     def start(workers=3, **env):
+        env = {"RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": prefix, **env}
         server = Server(pg_app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / f"gunicorn-{len(servers)}.log",
                         workers=workers, **env)
         servers.append(server)
@@ -150,6 +160,12 @@ def serve(pg_app, tmp_path):
     yield start
     for server in servers:
         server.stop()
+    try:
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(f"*{prefix}*"):
+            client.delete(key)
+    except redis.RedisError:
+        pass  # nothing was counted there, then
 
 
 @dataclass

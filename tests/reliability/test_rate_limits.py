@@ -1,10 +1,15 @@
 """Rate limits shared across processes: two gunicorn servers, one Redis, one count per token and per login.
 
 With RATELIMIT_STORAGE_URI=memory:// each process would count for itself and let twice the limit through;
-the last test shows exactly that, so the first two cannot pass by accident.
+test_without_a_shared_store_each_process_counts_alone shows exactly that, so the first two cannot pass by
+accident. Production therefore refuses to start several workers that way, and says loudly when Redis is lost.
 """
+import json
 import os
 import re
+import signal
+import subprocess
+import sys
 import urllib.parse
 import uuid
 
@@ -12,11 +17,10 @@ import pytest
 import redis
 
 from tests.factories import PASSWORD
-from tests.reliability.conftest import Http
+from tests.reliability.conftest import REDIS_URL, ROOT, SECRET_KEY, Http, free_port
 
 pytestmark = pytest.mark.postgres_only
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
@@ -85,7 +89,47 @@ def test_two_processes_enforce_one_login_limit(serve, small_bank, shared_limits)
 
 def test_without_a_shared_store_each_process_counts_alone(serve, small_bank):
     bank = small_bank(accounts=1)
-    servers = [serve(workers=1, API_RATE_LIMIT="5/minute"), serve(workers=1, API_RATE_LIMIT="5/minute")]
+    alone = {"API_RATE_LIMIT": "5/minute", "RATELIMIT_STORAGE_URI": "memory://"}
+    servers = [serve(workers=1, **alone), serve(workers=1, **alone)]
     path = f"/api/v1/accounts/{bank.account_ids[0]}/balance"
     statuses = alternate(servers, 10, lambda server: Http(server.url, bank.secret).get(path).status)
     assert statuses == [200] * 10  # 5 per process: why production sets RATELIMIT_STORAGE_URI=redis://…
+
+
+def production_env(**env):
+    return {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": SECRET_KEY, "LOG_LEVEL": "WARNING",
+            **{key: str(value) for key, value in env.items()}}
+
+
+@pytest.mark.parametrize("storage", [None, "memory://"])
+def test_production_refuses_to_start_several_workers_that_would_each_count_alone(storage):
+    env = production_env()
+    env.pop("RATELIMIT_STORAGE_URI", None)  # the default, memory://
+    if storage:
+        env["RATELIMIT_STORAGE_URI"] = storage
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py", "-w", "3", "-b",
+         f"127.0.0.1:{free_port()}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        output, _ = server.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.communicate()
+        pytest.fail("gunicorn started three workers that would each count rate limits alone")
+    assert server.returncode != 0
+    assert "RATELIMIT_STORAGE_URI" in output and "3 workers" in output
+    assert "Booting worker" not in output
+
+
+def test_a_lost_rate_limit_store_is_logged_loudly_and_each_process_still_counts(serve, small_bank):
+    bank = small_bank(accounts=1)
+    server = serve(workers=1, API_RATE_LIMIT="3/minute", RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0")
+    path = f"/api/v1/accounts/{bank.account_ids[0]}/balance"
+    statuses = [Http(server.url, bank.secret).get(path).status for _ in range(5)]
+    assert statuses == [200] * 3 + [429] * 2  # counted in the worker's memory, not failing and not unlimited
+    server.stop()
+    lines = [json.loads(line) for line in server.logs(tail=None).splitlines() if line.strip()]
+    alarms = [line for line in lines if line["level"] == "ERROR" and "rate limit storage" in line["message"].lower()]
+    assert len(alarms) == 1, lines  # once per process and outage, not once per request
+    assert "each process counts alone" in alarms[0]["message"]
