@@ -51,15 +51,19 @@ def day_ends(account):
                                    .where(DailyBalance.account_id == account.id)).all())
 
 
-def wait_until_blocked_on_a_lock(count=1, timeout=30):
-    """Wait until `count` other sessions of this database are waiting for a lock."""
+def wait_until_blocked_on_a_lock(finished, timeout=120):
+    """Wait until another session of this database waits for a lock (the posting, for the test's row lock)."""
     deadline = time.monotonic() + timeout
     query = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                     "AND wait_event_type = 'Lock'")
     with db.engine.connect() as conn:
         while time.monotonic() < deadline:
-            if conn.execute(query).scalar() >= count:
+            waiting = conn.execute(query).scalar()
+            conn.rollback()  # PostgreSQL keeps one snapshot of pg_stat_activity per transaction
+            if waiting:
                 return
+            if finished():
+                raise AssertionError(f"the posting ended without waiting for the lock: {finished()}")
             time.sleep(0.01)
     raise AssertionError("the posting never waited for the lock")
 
@@ -86,9 +90,10 @@ def in_thread(app, work):
     thread.start()
 
     def join():
-        thread.join(timeout=60)
+        thread.join(timeout=120)
         assert not thread.is_alive()
         return outcome["result"]
+    join.finished = lambda: outcome.get("result")
     return join
 
 
@@ -99,7 +104,7 @@ def test_a_withdrawal_waiting_across_midnight_is_checked_and_booked_on_the_new_d
 
     lock_accounts([account_id])  # this test's session holds the row lock, as a posting in flight would
     finish = in_thread(pg_app, lambda: ledger.withdraw(db.session.get(Account, account_id), 100_00, actor=SYSTEM))
-    wait_until_blocked_on_a_lock()
+    wait_until_blocked_on_a_lock(finish.finished)
 
     manual_clock.set(AFTER_MIDNIGHT)  # midnight passes while the withdrawal waits
     ledger.deposit(db.session.get(Account, account_id), 100_00, actor=SYSTEM, description="Salary")
@@ -124,7 +129,7 @@ def test_a_withdrawal_waiting_across_midnight_cannot_spend_the_new_days_money_on
     lock_accounts([account_id])
     finish = in_thread(pg_app, lambda: ledger.withdraw(db.session.get(Account, account_id), 100_00, actor=SYSTEM,
                                                         value_date=DAY))
-    wait_until_blocked_on_a_lock()
+    wait_until_blocked_on_a_lock(finish.finished)
 
     manual_clock.set(AFTER_MIDNIGHT)
     ledger.deposit(db.session.get(Account, account_id), 100_00, actor=SYSTEM, description="Salary")
