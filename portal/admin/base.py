@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from portal import audit
 from portal.admin.access import StaffOnly
+from portal.converters import parse_row_id, parse_uuid
 from portal.database import largest_value
 from portal.extensions import db
 from portal.ledger import LedgerError
@@ -96,15 +97,11 @@ class PortalModelView(StaffOnly, ModelView):
         """Primary keys come from the URL as text; UUID keys need converting."""
         pk_type = getattr(self.model.__table__.c.id.type, "python_type", None)
         if pk_type is uuid.UUID:
-            try:
-                id = uuid.UUID(str(id))
-            except ValueError:
-                return None
+            id = parse_uuid(str(id))
         elif pk_type is int:
-            if not str(id).isdigit() or int(id) > largest_value(self.model.__table__.c.id):
-                return None  # no such row: Flask-Admin says so and goes back to the list
-            id = int(id)
-        return db.session.get(self.model, id)
+            id = parse_row_id(str(id), self.model.__table__.c.id)
+        # None: no such row (Flask-Admin says so and goes back to the list), without a query.
+        return None if id is None else db.session.get(self.model, id)
 
     def get_export_value(self, model, name):
         return neutralise_formula(super().get_export_value(model, name))

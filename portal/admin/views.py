@@ -1,7 +1,6 @@
 """The back-office views: users, accounts, transactions, entries, API tokens, audit events."""
 import datetime as dt
 import secrets
-import uuid
 
 import sqlalchemy as sa
 from flask import abort, request, url_for
@@ -21,6 +20,7 @@ from portal.admin.forms import (
     ReasonForm,
     RenameAccountForm,
 )
+from portal.converters import parse_uuid
 from portal.extensions import db
 from portal.ledger import history, numbers
 from portal.ledger.balances import sum_of_entries
@@ -287,9 +287,8 @@ class TransactionView(PortalModelView):
     details_template = "admin/transaction_details.html"
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        try:
-            txid = uuid.UUID(search.strip())
-        except ValueError:
+        txid = parse_uuid(search.strip())
+        if txid is None:
             return super()._apply_search(query, count_query, joins, count_joins, search)
         query = query.filter(Transaction.id == txid)
         if count_query is not None:

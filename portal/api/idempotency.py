@@ -20,7 +20,7 @@ from portal.extensions import db
 from portal.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
-_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+_KEY = re.compile(r"[\x20-\x7e]{1,255}")  # matched whole: "$" would let a trailing newline through
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def parse_key(value):
     """Return the key, None without one; refuse one that is not 1-255 printable ASCII characters."""
     if value is None:
         return None
-    if not _KEY.match(value) or not value.strip():
+    if not _KEY.fullmatch(value) or not value.strip():
         raise validation_error({HEADER: "must be 1 to 255 printable ASCII characters"})
     return value
 
