@@ -142,3 +142,24 @@ def test_demo_load_then_ledger_check_is_clean_and_a_second_load_changes_nothing(
     again = runner.invoke(args=["demo", "load"])
     assert again.exit_code == 0 and "already loaded" in again.output
     assert (count(User), count(Account), count(AuditEvent)) == counts
+
+
+def test_the_command_line_refuses_a_name_with_control_characters_and_records_the_failure(runner):
+    owner = make_user(email="dora@example.com")
+    accounts = db.session.scalar(sa.select(sa.func.count()).select_from(Account))
+    # An argument that is not valid UTF-8 reaches Python as lone surrogates (surrogateescape).
+    for name in ("\x1b[31mRed", "bad \udcff byte"):
+        result = runner.invoke(args=["accounts", "open", "dora@example.com", "--name", name])
+        assert result.exit_code == 1 and "name:" in result.output, result.output
+        db.session.expire_all()
+        event = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+        assert (event.action, event.outcome, event.subject_user_id) == ("account.open", "failed", owner.id)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Account)) == accounts
+
+
+def test_a_surrogate_in_an_email_given_on_the_command_line_is_refused_and_the_failure_recorded(runner):
+    result = runner.invoke(args=["users", "create", "bad\udcff@example.com", "--name", "X", "--password", "x" * 12])
+    assert result.exit_code == 1 and "email:" in result.output, result.output
+    event = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+    assert (event.action, event.outcome) == ("user.create", "failed")
+    assert "\udcff" not in str(event.changes)

@@ -115,9 +115,7 @@ def _require_positive(amount):
 def _post(kind, legs, *, actor, value_date, description, subject=None, reason=None, reverses=None,
           correction=False, action="transaction.create"):
     """Write one balanced transaction with the given (account, signed amount) legs."""
-    description = (description or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        raise errors.ValidationError(f"must be at most {MAX_DESCRIPTION} characters", field="description")
+    description = errors.clean_text(description, field="description", max_length=MAX_DESCRIPTION)
     if sum(amount for _, amount in legs) != 0 or any(amount == 0 for _, amount in legs):
         raise errors.InvalidAmount("the legs of a transaction must be non-zero and sum to zero")
     if len({account.currency for account, _ in legs}) != 1:
