@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit
 from portal.extensions import db
-from portal.ledger import clock, errors
+from portal.ledger import ceiling, clock, errors
 from portal.ledger.balances import apply_to_day_ends, lowest_day_end_from, set_todays_day_ends
 from portal.ledger.locking import lock_accounts
 from portal.ledger.system import system_account_ref
@@ -143,6 +143,7 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
         if amount < 0 and account_id in locked and lowest_day_end_from(
                 account_id, value_date, today=today, balance=locked[account_id].balance) + amount < 0:
             raise errors.InsufficientFunds()
+    ceiling.refuse_past_largest(legs, locked, value_date, today=today, subject=subject)
 
     transaction = Transaction(
         id=uuid.uuid4(), kind=kind.value, value_date=value_date, booked_at=clock.now(), description=description,
