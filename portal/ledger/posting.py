@@ -207,6 +207,6 @@ def _check_can_post(account, value_date, *, is_subject, correction):
             raise errors.AccountClosed()
         raise errors.InvalidCounterparty("the counterparty account is closed")
     if account.status == AccountStatus.FROZEN.value and not correction:
-        raise errors.AccountFrozen()
+        raise errors.AccountFrozen(field=None if is_subject else "counterparty_account_id")
     if value_date < account.opened_on:
         raise errors.InvalidValueDate("must not be before the account was opened")
