@@ -20,7 +20,7 @@ from portal.admin.forms import (
     ReasonForm,
     RenameAccountForm,
 )
-from portal.converters import parse_uuid
+from portal.converters import parse_row_id, parse_uuid
 from portal.extensions import db
 from portal.ledger import history, numbers
 from portal.ledger.balances import sum_of_entries
@@ -405,8 +405,10 @@ class AuditView(PortalModelView):
         if request.args.get("object_type") and request.args.get("object_id"):
             query = query.filter(AuditEvent.object_type == request.args["object_type"],
                                  AuditEvent.object_id == request.args["object_id"])
-        if request.args.get("subject", "").isdigit():
-            query = query.filter(AuditEvent.subject_user_id == int(request.args["subject"]))
+        if request.args.get("subject"):
+            # A subject no user id can be (not plain digits, or beyond the column) is nobody: an empty log.
+            subject = parse_row_id(request.args["subject"], AuditEvent.__table__.c.subject_user_id)
+            query = query.filter(AuditEvent.subject_user_id == subject if subject else sa.false())
         return query
 
     def get_query(self):

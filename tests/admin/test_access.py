@@ -139,3 +139,22 @@ def test_number_filters_refuse_numbers_their_column_cannot_hold(as_role, bank):
             for value in (TOO_BIG, "-" + TOO_BIG, "4294967296", "1,2," + TOO_BIG):
                 response = admin.get(f"/admin/{view}/", query_string={f"flt0_{position}": value})
                 assert response.status_code == 200, (view, position, value)
+
+
+@pytest.mark.parametrize("view", ["user", "account", "transaction", "entry", "apitoken", "auditevent"])
+@pytest.mark.parametrize("page", ["-1", "-99999999999999999999", TOO_BIG, "9223372036854775807", "٣"])
+def test_a_page_number_out_of_range_is_a_list_page_never_a_500(as_role, bank, view, page):
+    response = as_role("viewer").get(f"/admin/{view}/", query_string={"page": page})
+    assert response.status_code == 200, (view, page)
+
+
+@pytest.mark.parametrize("subject", [TOO_BIG, "4294967296", "²", "-1", "1\n"])
+def test_the_audit_log_of_a_customer_that_cannot_exist_is_empty_never_a_500(as_role, bank, subject):
+    response = as_role("viewer").get("/admin/auditevent/", query_string={"subject": subject})
+    assert response.status_code == 200
+    assert "carla@example.com" not in response.text and "auth.login" not in response.text
+
+
+def test_the_audit_log_of_one_customer_still_narrows_to_them(as_role, bank):
+    response = as_role("viewer").get("/admin/auditevent/", query_string={"subject": str(bank.customer.id)})
+    assert response.status_code == 200 and "account.open" in response.text and "auth.login" not in response.text
