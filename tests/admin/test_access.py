@@ -158,3 +158,22 @@ def test_the_audit_log_of_a_customer_that_cannot_exist_is_empty_never_a_500(as_r
 def test_the_audit_log_of_one_customer_still_narrows_to_them(as_role, bank):
     response = as_role("viewer").get("/admin/auditevent/", query_string={"subject": str(bank.customer.id)})
     assert response.status_code == 200 and "account.open" in response.text and "auth.login" not in response.text
+
+
+@pytest.mark.parametrize(("referer", "location"), [
+    ("http://localhost/admin/account/?page=1", "/admin/account/?page=1"),
+    ("/admin/user/", "/admin/user/"),
+    ("https://evil.example/admin/", "/admin/"),
+    ("http://localhost.evil.example/admin/", "/admin/"),
+    ("//evil.example/admin/", "/admin/"),
+    ("/\\evil.example", "/admin/"),
+    ("/\t/evil.example", "/admin/"),
+    ("http://localhost//evil.example/", "/admin/"),
+    ("javascript:alert(1)", "/admin/"),
+    ("", "/admin/"),
+])
+def test_check_again_now_goes_back_only_to_a_page_of_this_site(as_role, bank, referer, location):
+    staff = as_role("viewer")
+    token = csrf_token(staff.get("/admin/").text)
+    response = staff.post("/admin/health/refresh", data={"csrf_token": token}, headers={"Referer": referer})
+    assert response.status_code == 302 and response.headers["Location"] == location
