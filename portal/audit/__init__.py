@@ -27,7 +27,8 @@ class Actor:
     token_id: Optional[int] = None
     ip: Optional[str] = None
     user_agent: Optional[str] = None
-    request_id: Optional[str] = None
+    request_id: Optional[str] = None  # the server's own id of the request (or the command's)
+    client_request_id: Optional[str] = None  # the X-Request-ID the client sent, if a sane one
 
     @classmethod
     def system(cls, request_id=None):
@@ -87,6 +88,7 @@ def record(actor, action, *, object_type=None, object_id=None, subject_user_id=N
         ip=actor.ip,
         user_agent=storable((actor.user_agent or "")[:255]) or None,
         request_id=actor.request_id,
+        client_request_id=actor.client_request_id,
         action=action,
         object_type=object_type,
         object_id=None if object_id is None else storable(str(object_id)),
