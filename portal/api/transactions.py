@@ -53,8 +53,11 @@ new_transaction_model = ns.schema_model("NewTransaction", {
     "additionalProperties": False,
     "properties": {
         "amount": {"type": "string", "pattern": r"^[+-]?[0-9]{1,13}(\.[0-9]+)?$", "example": "-25.00",
-                   "description": "positive brings money in, negative takes it out; never zero"},
-        "description": {"type": "string", "maxLength": 140},
+                   "description": "positive brings money in, negative takes it out; never zero; refused if it "
+                                  "would take a balance past the largest (92233720368547758.07 in a two-decimal "
+                                  "currency)"},
+        "description": {"type": "string", "maxLength": 140,
+                        "description": "one line: no control, line-break or text-direction override characters"},
         "value_date": {"type": "string", "format": "date", "description": "defaults to today; never future"},
         "counterparty_account_id": {"type": "string", "format": "uuid",
                                     "description": "makes it a transfer with that customer account"},
