@@ -5,7 +5,8 @@ import re
 CURRENCIES = {"EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "SEK": 2, "NOK": 2, "DKK": 2, "JPY": 0}
 MAX_INTEGER_DIGITS = 13
 
-_AMOUNT = re.compile(r"^(?P<sign>[+-]?)(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?$")
+# Matched whole (fullmatch: "$" would also match before a trailing newline), ASCII digits only.
+_AMOUNT = re.compile(r"(?P<sign>[+-]?)(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?")
 
 
 class AmountError(ValueError):
@@ -26,7 +27,7 @@ def parse_amount(text, currency):
     """
     if not isinstance(text, str):
         raise AmountError("must be a decimal string such as \"12.30\"")
-    match = _AMOUNT.match(text)
+    match = _AMOUNT.fullmatch(text)
     if match is None:
         raise AmountError("must be a decimal string such as \"12.30\"")
     digits = exponent(currency)

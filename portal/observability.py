@@ -14,7 +14,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from portal.audit import Actor
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# What a client's X-Request-ID may be to be kept: 1-64 characters a log line or an audit column holds as they are.
+# Matched whole ("$" would let a trailing newline through).
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 request_log = logging.getLogger("portal.request")
 
@@ -90,12 +92,29 @@ def init_app(app):
     app.after_request(_finish)
 
 
-def current_request_id():
-    """Return this request's id (assigning one if the request started without it)."""
-    if "request_id" not in g:
+def _assign_ids():
+    if "server_request_id" not in g:
         sent = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = sent if _SANE_REQUEST_ID.match(sent) else uuid.uuid4().hex
-    return g.request_id
+        g.client_request_id = sent if _SANE_REQUEST_ID.fullmatch(sent) else None
+        g.server_request_id = uuid.uuid4().hex
+
+
+def current_request_id():
+    """Return the id this request answers with: the client's if it sent a sane one, else the server's own."""
+    _assign_ids()
+    return g.client_request_id or g.server_request_id
+
+
+def server_request_id():
+    """Return the id the server gave this request: unique, whatever the client sent (the audit log's key)."""
+    _assign_ids()
+    return g.server_request_id
+
+
+def client_request_id():
+    """Return the client's own X-Request-ID if it sent a sane one, else None."""
+    _assign_ids()
+    return g.client_request_id
 
 
 def client_ip():
@@ -106,8 +125,10 @@ def client_ip():
 def request_actor(user=None, token=None):
     """Describe who acts in this request, and from where, for the audit log."""
     user_agent = request.headers.get("User-Agent")
+    # The server's id, not the client's: a client may reuse or copy ids, and the audit log must tell requests
+    # apart. The client's (how it correlates) is kept beside it.
     where = {"ip": client_ip(), "user_agent": user_agent.replace("\x00", "") if user_agent else user_agent,
-             "request_id": current_request_id()}
+             "request_id": server_request_id(), "client_request_id": client_request_id()}
     if token is not None:
         return Actor.for_token(token, **where)
     if user is not None:
@@ -117,7 +138,8 @@ def request_actor(user=None, token=None):
 
 def _start():
     # Reset per-request state explicitly: `g` belongs to the app context, which a test may keep across requests.
-    for name in ("request_id", "actor", "api_token", "credential", "granted", "csp_nonce"):
+    for name in ("server_request_id", "client_request_id", "actor", "api_token", "credential", "granted",
+                 "csp_nonce"):
         g.pop(name, None)
     g.started = time.perf_counter()
     current_request_id()
@@ -130,6 +152,7 @@ def _finish(response):
         actor = Actor.for_user(current_user)
     request_log.info("request", extra={"fields": {
         "request_id": current_request_id(),
+        "server_request_id": server_request_id(),
         "method": request.method,
         "path": request.path,
         "status": response.status_code,

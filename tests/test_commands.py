@@ -2,6 +2,7 @@
 import re
 import uuid
 
+import pytest
 import sqlalchemy as sa
 
 from portal import identity
@@ -142,3 +143,61 @@ def test_demo_load_then_ledger_check_is_clean_and_a_second_load_changes_nothing(
     again = runner.invoke(args=["demo", "load"])
     assert again.exit_code == 0 and "already loaded" in again.output
     assert (count(User), count(Account), count(AuditEvent)) == counts
+
+
+def test_the_command_line_refuses_a_name_with_control_characters_and_records_the_failure(runner):
+    owner = make_user(email="dora@example.com")
+    accounts = db.session.scalar(sa.select(sa.func.count()).select_from(Account))
+    # An argument that is not valid UTF-8 reaches Python as lone surrogates (surrogateescape).
+    for name in ("\x1b[31mRed", "bad \udcff byte"):
+        result = runner.invoke(args=["accounts", "open", "dora@example.com", "--name", name])
+        assert result.exit_code == 1 and "name:" in result.output, result.output
+        db.session.expire_all()
+        event = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+        assert (event.action, event.outcome, event.subject_user_id) == ("account.open", "failed", owner.id)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Account)) == accounts
+
+
+def test_a_surrogate_in_an_email_given_on_the_command_line_is_refused_and_the_failure_recorded(runner):
+    result = runner.invoke(args=["users", "create", "bad\udcff@example.com", "--name", "X", "--password", "x" * 12])
+    assert result.exit_code == 1 and "email:" in result.output, result.output
+    event = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+    assert (event.action, event.outcome) == ("user.create", "failed")
+    assert "\udcff" not in str(event.changes)
+
+
+def test_idempotency_purge_deletes_only_keys_older_than_asked_and_audits_it(runner):
+    import datetime as dt
+
+    from portal.ledger import clock
+    from portal.models import IdempotencyKey
+
+    user = make_user()
+    now = clock.now()
+    for key, hours in (("fresh", 1), ("day-old", 23), ("old", 25), ("older", 24 * 40)):
+        db.session.add(IdempotencyKey(user_id=user.id, key=key, fingerprint="f" * 64, status_code=201,
+                                      response_body="{}", created_at=now - dt.timedelta(hours=hours)))
+    db.session.commit()
+    result = runner.invoke(args=["idempotency", "purge"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "Purged 2 idempotency keys older than 24 hours."
+    db.session.expire_all()
+    assert set(db.session.scalars(sa.select(IdempotencyKey.key))) == {"fresh", "day-old"}
+    event = last_event()
+    assert (event.action, event.actor_type, event.outcome) == ("idempotency.purge", "system", "success")
+    assert event.changes == {"deleted": [None, 2], "older_than_hours": [None, 24]}
+
+    result = runner.invoke(args=["idempotency", "purge", "--older-than-hours", "720"])
+    assert result.exit_code == 0 and result.output.strip() == "Purged 0 idempotency keys older than 720 hours."
+
+
+@pytest.mark.parametrize("hours", ["23", "0", "-5"])
+def test_idempotency_purge_refuses_to_forget_keys_younger_than_the_contract_promises(runner, hours):
+    from portal.models import IdempotencyKey
+
+    user = make_user()
+    db.session.add(IdempotencyKey(user_id=user.id, key="k", fingerprint="f" * 64))
+    db.session.commit()
+    result = runner.invoke(args=["idempotency", "purge", "--older-than-hours", hours])
+    assert result.exit_code != 0 and "24" in result.output, result.output
+    assert count(IdempotencyKey) == 1

@@ -202,6 +202,27 @@ class TestTransfers:
         refused(ledger.InsufficientFunds, lambda: ledger.post(mine, 6_01, counterparty=theirs, actor=SYSTEM))
 
 
+class TestLargestBalance:
+    """A customer balance and every day-end is a BIGINT of minor units: the ledger refuses to go past it."""
+
+    def test_every_door_meets_the_same_ceiling(self, app):
+        from portal.database import MAX_BIGINT
+
+        account = make_account(balance=10_00)
+        refused(ledger.InvalidAmount, lambda: ledger.deposit(account, MAX_BIGINT - 10_00 + 1, actor=SYSTEM))
+        refused(ledger.InvalidAmount, lambda: ledger.adjust(account, MAX_BIGINT, actor=SYSTEM, reason="typo"))
+        refused(ledger.InvalidAmount, lambda: ledger.deposit(account, 2**70, actor=SYSTEM))
+        ledger.deposit(account, MAX_BIGINT - 10_00, actor=SYSTEM)
+        db.session.commit()
+        assert refresh(account).balance == MAX_BIGINT
+        assert ledger.balance_at(account, ledger.today()) == MAX_BIGINT
+        with pytest.raises(ledger.InvalidAmount) as refusal:
+            ledger.deposit(account, 1, actor=SYSTEM)
+        db.session.rollback()
+        assert refusal.value.field == "amount" and "largest" in refusal.value.message
+        assert refresh(account).balance == MAX_BIGINT
+
+
 class TestAccountStates:
     def test_frozen_account_takes_no_postings_but_staff_corrections_apply(self, app):
         account = make_account(balance=20_00)

@@ -18,7 +18,7 @@ def test_valid_amounts_convert_exactly(text, currency, minor):
 @pytest.mark.parametrize(("text", "currency"), [
     ("12.345", "EUR"), ("1.5", "JPY"), ("10000000000000", "EUR"), ("1e3", "EUR"), ("12,30", "EUR"),
     (" 12", "EUR"), ("abc", "EUR"), ("", "EUR"), ("NaN", "EUR"), ("Infinity", "EUR"), (".5", "EUR"),
-    ("5.", "EUR"), ("--5", "EUR"), ("١٢", "EUR"), (12.3, "EUR"), (None, "EUR"),
+    ("5.", "EUR"), ("--5", "EUR"), ("١٢", "EUR"), (12.3, "EUR"), (None, "EUR"), ("1.00\n", "EUR"), ("7\n", "JPY"),
 ])
 def test_invalid_amounts_are_refused(text, currency):
     with pytest.raises(AmountError):

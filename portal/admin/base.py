@@ -1,7 +1,8 @@
 """What every back-office list shares: staff only, read-only models, safe CSV, and the correction flow."""
+import re
 import uuid
 
-from flask import flash, redirect
+from flask import flash, redirect, request
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterConverter
 from flask_admin.model.filters import BaseIntFilter, BaseIntListFilter, convert
@@ -9,12 +10,17 @@ from markupsafe import Markup
 
 from portal import audit
 from portal.admin.access import StaffOnly
-from portal.database import largest_value
+from portal.converters import parse_row_id, parse_uuid
+from portal.database import MAX_INTEGER, largest_value
 from portal.extensions import db
 from portal.ledger import LedgerError
 from portal.money import format_amount
 from portal.observability import request_actor
 from portal.web.filters import money
+
+# The last page a list offers: times the largest page size, still far inside BIGINT (an OFFSET).
+MAX_PAGE = MAX_INTEGER
+_PAGE = re.compile(r"[0-9]{1,10}")
 
 # A spreadsheet runs a cell that starts with one of these; prefixing a quote makes it text.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -96,15 +102,23 @@ class PortalModelView(StaffOnly, ModelView):
         """Primary keys come from the URL as text; UUID keys need converting."""
         pk_type = getattr(self.model.__table__.c.id.type, "python_type", None)
         if pk_type is uuid.UUID:
-            try:
-                id = uuid.UUID(str(id))
-            except ValueError:
-                return None
+            id = parse_uuid(str(id))
         elif pk_type is int:
-            if not str(id).isdigit() or int(id) > largest_value(self.model.__table__.c.id):
-                return None  # no such row: Flask-Admin says so and goes back to the list
-            id = int(id)
-        return db.session.get(self.model, id)
+            id = parse_row_id(str(id), self.model.__table__.c.id)
+        # None: no such row (Flask-Admin says so and goes back to the list), without a query.
+        return None if id is None else db.session.get(self.model, id)
+
+    def _get_list_extra_args(self):
+        """Flask-Admin's list arguments, with `page` a number the database takes as an OFFSET.
+
+        Flask-Admin reads it with int(): -1 became a negative OFFSET (refused by PostgreSQL), a huge one an
+        OFFSET past BIGINT (refused by both databases), each a 500. Anything but plain digits is the first page;
+        a page past the end is an empty one, as Flask-Admin shows it.
+        """
+        args = super()._get_list_extra_args()
+        page = request.args.get("page", "")
+        args.page = min(int(page), MAX_PAGE) if _PAGE.fullmatch(page) else 0
+        return args
 
     def get_export_value(self, model, name):
         return neutralise_formula(super().get_export_value(model, name))

@@ -7,6 +7,7 @@ from flask import redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 
 from portal.admin.access import StaffOnly
+from portal.auth.redirects import local_target
 from portal.extensions import db
 from portal.ledger import clock
 from portal.ledger.check import run_checks
@@ -55,4 +56,4 @@ class DashboardView(StaffOnly, AdminIndexView):
     def refresh_health(self):
         """Run the ledger checks now (any staff: it reads, never writes)."""
         self.health.get(refresh=True)
-        return redirect(request.referrer if request.referrer else url_for(".index"))
+        return redirect(local_target(request.referrer) or url_for(".index"))

@@ -1,7 +1,6 @@
 """The back-office views: users, accounts, transactions, entries, API tokens, audit events."""
 import datetime as dt
 import secrets
-import uuid
 
 import sqlalchemy as sa
 from flask import abort, request, url_for
@@ -21,6 +20,7 @@ from portal.admin.forms import (
     ReasonForm,
     RenameAccountForm,
 )
+from portal.converters import parse_row_id, parse_uuid
 from portal.extensions import db
 from portal.ledger import history, numbers
 from portal.ledger.balances import sum_of_entries
@@ -287,9 +287,8 @@ class TransactionView(PortalModelView):
     details_template = "admin/transaction_details.html"
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        try:
-            txid = uuid.UUID(search.strip())
-        except ValueError:
+        txid = parse_uuid(search.strip())
+        if txid is None:
             return super()._apply_search(query, count_query, joins, count_joins, search)
         query = query.filter(Transaction.id == txid)
         if count_query is not None:
@@ -390,15 +389,16 @@ class AuditView(PortalModelView):
                    "outcome", "reason"]
     column_labels = {"occurred_at": "When (UTC)", "actor_type": "Actor", "actor_user_id": "User",
                      "actor_token_id": "Token", "object_type": "Object", "object_id": "Object id",
-                     "subject_user_id": "About customer"}
+                     "subject_user_id": "About customer", "request_id": "Request id (server)",
+                     "client_request_id": "Request id (client)"}
     column_formatters = {"occurred_at": lambda v, c, m, n: m.occurred_at.strftime("%Y-%m-%d %H:%M:%S")}
-    column_searchable_list = ["action", "object_id", "reason", "request_id", "ip"]
+    column_searchable_list = ["action", "object_id", "reason", "request_id", "client_request_id", "ip"]
     column_filters = ["occurred_at", "actor_type", "actor_user_id", "actor_token_id", "action", "object_type",
                       "outcome", "subject_user_id", "ip"]
     column_default_sort = ("id", True)
     column_details_list = ["id", "occurred_at", "actor_type", "actor_user_id", "actor_token_id", "ip", "user_agent",
-                           "request_id", "action", "object_type", "object_id", "subject_user_id", "changes", "reason",
-                           "outcome"]
+                           "request_id", "client_request_id", "action", "object_type", "object_id", "subject_user_id",
+                           "changes", "reason", "outcome"]
     list_template = "admin/audit_list.html"
 
     def _scoped(self, query):
@@ -406,8 +406,10 @@ class AuditView(PortalModelView):
         if request.args.get("object_type") and request.args.get("object_id"):
             query = query.filter(AuditEvent.object_type == request.args["object_type"],
                                  AuditEvent.object_id == request.args["object_id"])
-        if request.args.get("subject", "").isdigit():
-            query = query.filter(AuditEvent.subject_user_id == int(request.args["subject"]))
+        if request.args.get("subject"):
+            # A subject no user id can be (not plain digits, or beyond the column) is nobody: an empty log.
+            subject = parse_row_id(request.args["subject"], AuditEvent.__table__.c.subject_user_id)
+            query = query.filter(AuditEvent.subject_user_id == subject if subject else sa.false())
         return query
 
     def get_query(self):

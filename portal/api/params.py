@@ -2,19 +2,20 @@
 import datetime as dt
 import json
 import re
-import uuid
 
 from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from portal import converters
 from portal.api.errors import http_error, validation_error
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# ASCII digits, matched whole: \d takes any script's digits, and "$" matches before a trailing newline.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def parse_date(text, field):
     """Parse YYYY-MM-DD exactly, or raise a validation error naming `field`."""
-    if not isinstance(text, str) or not _DATE.match(text):
+    if not isinstance(text, str) or not _DATE.fullmatch(text):
         raise validation_error({field: "must be a date in YYYY-MM-DD format"})
     try:
         return dt.date.fromisoformat(text)
@@ -23,11 +24,8 @@ def parse_date(text, field):
 
 
 def parse_uuid(text):
-    """Return the UUID in `text`, or None if it is not one."""
-    try:
-        return uuid.UUID(text) if isinstance(text, str) else None
-    except ValueError:
-        return None
+    """Return the UUID `text` spells in canonical form, or None (braces, "urn:uuid:", no hyphens: None)."""
+    return converters.parse_uuid(text)
 
 
 def query_date(name):
@@ -39,7 +37,7 @@ def query_int(name, *, default, low, high):
     value = request.args.get(name)
     if value is None:
         return default
-    if not re.fullmatch(r"\d{1,4}", value) or not low <= int(value) <= high:
+    if not re.fullmatch(r"[0-9]{1,4}", value) or not low <= int(value) <= high:
         raise validation_error({name: f"must be an integer from {low} to {high}"})
     return int(value)
 

@@ -11,13 +11,14 @@ from portal.api.params import json_object, parse_date, parse_uuid, query_date, q
 from portal.api.presenters import transaction_json
 from portal.extensions import db
 from portal.ledger import history
-from portal.models import Account, AccountKind, Scope
+from portal.models import Account, AccountKind, AccountStatus, Scope
 from portal.money import AmountError, parse_amount
 
 ns = Namespace("transactions", description="An account's transactions, and posting new ones",
                path="/accounts/<uuid:account_id>/transactions")
 
 POST_FIELDS = ("amount", "description", "value_date", "counterparty_account_id")
+UNKNOWN_COUNTERPARTY = {"counterparty_account_id": "is not a known account"}
 KINDS = ["deposit", "withdrawal", "transfer", "reversal", "adjustment"]
 
 transaction_model = ns.schema_model("Transaction", {
@@ -52,8 +53,11 @@ new_transaction_model = ns.schema_model("NewTransaction", {
     "additionalProperties": False,
     "properties": {
         "amount": {"type": "string", "pattern": r"^[+-]?[0-9]{1,13}(\.[0-9]+)?$", "example": "-25.00",
-                   "description": "positive brings money in, negative takes it out; never zero"},
-        "description": {"type": "string", "maxLength": 140},
+                   "description": "positive brings money in, negative takes it out; never zero; refused if it "
+                                  "would take a balance past the largest (92233720368547758.07 in a two-decimal "
+                                  "currency)"},
+        "description": {"type": "string", "maxLength": 140,
+                        "description": "one line: no control, line-break or text-direction override characters"},
         "value_date": {"type": "string", "format": "date", "description": "defaults to today; never future"},
         "counterparty_account_id": {"type": "string", "format": "uuid",
                                     "description": "makes it a transfer with that customer account"},
@@ -115,7 +119,7 @@ def _post_transaction(token, account_id):
     account = granted_account(token, account_id)
     key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
     body = json_object(POST_FIELDS)
-    posting = _parse_posting(body, account)
+    posting = _parse_posting(body, account, token)
     counterparty = posting["counterparty"]
     if counterparty is not None and posting["amount"] > 0 and granted_account_or_none(token, counterparty.id) is None:
         raise ApiError(403, "forbidden", "Pulling money from an account needs transactions:write on that account.")
@@ -125,8 +129,16 @@ def _post_transaction(token, account_id):
         if replay is not None:
             return replay.body, replay.status, {"Idempotent-Replayed": "true",
                                                 "Location": _location(account.id, replay.body["id"])}
-    transaction = ledger.post(account, posting["amount"], actor=g.actor, counterparty=counterparty,
-                              value_date=posting["value_date"], description=posting["description"])
+    try:
+        transaction = ledger.post(account, posting["amount"], actor=g.actor, counterparty=counterparty,
+                                  value_date=posting["value_date"], description=posting["description"])
+    except ledger.LedgerError as exc:
+        # Someone else's account changed state after _payee looked at it (frozen, closed, full): the same one
+        # answer as ever, not the ledger's precise one.
+        unowned = counterparty is not None and counterparty.owner_id != token.user_id
+        if unowned and exc.field == "counterparty_account_id":
+            raise validation_error(dict(UNKNOWN_COUNTERPARTY)) from None
+        raise
     result = transaction_json(history.posted_line(transaction, account, posting["amount"], counterparty))
     if key is not None:
         idempotency.remember(token.user_id, key, 201, result)
@@ -147,7 +159,7 @@ def _location(account_id, transaction_id):
     return url_for("api.transactions_transaction_detail", account_id=account_id, transaction_id=transaction_id)
 
 
-def _parse_posting(body, account):
+def _parse_posting(body, account, token):
     """Turn the POST body into domain arguments; the rules about them are the ledger's to apply."""
     errors = {}
     amount = None
@@ -172,12 +184,34 @@ def _parse_posting(body, account):
     counterparty = None
     if body.get("counterparty_account_id") is not None:
         counterparty_id = parse_uuid(body["counterparty_account_id"])
-        counterparty = db.session.get(Account, counterparty_id) if counterparty_id else None
-        if counterparty is None or counterparty.kind != AccountKind.CUSTOMER.value:
-            errors["counterparty_account_id"] = "is not a known account"
+        if counterparty_id is None:
+            errors.update(UNKNOWN_COUNTERPARTY)
+        elif not errors:  # looked up only for an otherwise valid body, so the other fields' errors say nothing
+            counterparty = _payee(counterparty_id, account, token, amount, value_date)
     if errors:
         raise validation_error(errors)
     return {"amount": amount, "description": description, "value_date": value_date, "counterparty": counterparty}
+
+
+def _payee(counterparty_id, account, token, amount, value_date):
+    """Return the counterparty account the token may name, or raise the one validation_error for any other.
+
+    The owner's own accounts are theirs to know: the ledger says precisely what is wrong with them, if anything.
+    Any other account can only be paid (never pulled from), and only while it can take the payment; whether it
+    does not exist, is a system account, is frozen, closed, in another currency or opened after the value date,
+    the answer is the same, so a token cannot learn another customer's accounts or their state from it.
+    """
+    counterparty = db.session.get(Account, counterparty_id)
+    if counterparty is None or counterparty.kind != AccountKind.CUSTOMER.value:
+        raise validation_error(dict(UNKNOWN_COUNTERPARTY))
+    if counterparty.owner_id == token.user_id:
+        return counterparty
+    payable = (amount < 0 and counterparty.status == AccountStatus.ACTIVE.value
+               and counterparty.currency == account.currency
+               and (value_date or ledger.today()) >= counterparty.opened_on)
+    if not payable:
+        raise validation_error(dict(UNKNOWN_COUNTERPARTY))
+    return counterparty
 
 
 @ns.route("/<uuid:transaction_id>", endpoint="transactions_transaction_detail")

@@ -10,6 +10,7 @@ from typing import Optional
 from portal.extensions import db
 from portal.models import AuditEvent
 from portal.models.base import utcnow
+from portal.text import storable
 
 _INSERT_EVENT = AuditEvent.__table__.insert()  # built once; each event is its parameters
 
@@ -26,7 +27,8 @@ class Actor:
     token_id: Optional[int] = None
     ip: Optional[str] = None
     user_agent: Optional[str] = None
-    request_id: Optional[str] = None
+    request_id: Optional[str] = None  # the server's own id of the request (or the command's)
+    client_request_id: Optional[str] = None  # the X-Request-ID the client sent, if a sane one
 
     @classmethod
     def system(cls, request_id=None):
@@ -58,7 +60,9 @@ def _plain(value):
     """Make a value JSON-friendly: enums give their value, dates ISO 8601, sets a sorted list."""
     if isinstance(value, enum.Enum):
         return value.value
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if isinstance(value, str):
+        return storable(value)
+    if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, (set, frozenset)):
         return sorted(_plain(v) for v in value)
@@ -71,21 +75,26 @@ def _plain(value):
 
 def record(actor, action, *, object_type=None, object_id=None, subject_user_id=None, changes=None, reason=None,
            outcome="success"):
-    """Write an audit event in the current session's transaction; it commits, or rolls back, with the change."""
+    """Write an audit event in the current session's transaction; it commits, or rolls back, with the change.
+
+    Refusals are recorded with what was asked, so text here may hold what no database stores (a lone surrogate,
+    NUL): it is written escaped, and the record of a refusal never fails for the input that was refused.
+    """
     db.session.execute(_INSERT_EVENT, dict(
         occurred_at=utcnow(),
         actor_type=actor.type,
         actor_user_id=actor.user_id,
         actor_token_id=actor.token_id,
         ip=actor.ip,
-        user_agent=(actor.user_agent or "")[:255] or None,
+        user_agent=storable((actor.user_agent or "")[:255]) or None,
         request_id=actor.request_id,
+        client_request_id=actor.client_request_id,
         action=action,
         object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
+        object_id=None if object_id is None else storable(str(object_id)),
         subject_user_id=subject_user_id,
         changes=_clean(changes),
-        reason=reason,
+        reason=storable(reason),
         outcome=outcome,
     ))
 

@@ -1,11 +1,10 @@
 """`/login` and `POST /logout`."""
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from portal import audit, identity
 from portal.auth.forms import LoginForm, LogoutForm
+from portal.auth.redirects import local_target
 from portal.extensions import db, limiter
 from portal.observability import client_ip, request_actor
 
@@ -29,12 +28,8 @@ def home_for(user):
 
 
 def safe_next(target, user):
-    """Only a local path may follow login: no scheme, no host, no protocol-relative or backslash tricks."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
-            return target
-    return home_for(user)
+    """Only a page of this app may follow login: no other host, no protocol-relative or backslash tricks."""
+    return local_target(target) or home_for(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])

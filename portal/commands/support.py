@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from portal import audit
 from portal.audit import Actor
+from portal.converters import parse_uuid
 from portal.extensions import db
 from portal.identity import find_user_by_email
 from portal.ledger import LedgerError
@@ -46,10 +47,8 @@ def user_by_email(email):
 
 def account_by_reference(reference):
     """Return the account whose id or number (spaces allowed) is `reference`, or stop with an error."""
-    try:
-        clause = Account.id == uuid.UUID(reference)
-    except ValueError:
-        clause = Account.number == reference.replace(" ", "").upper()
+    account_id = parse_uuid(reference)
+    clause = Account.id == account_id if account_id else Account.number == reference.replace(" ", "").upper()
     account = db.session.scalar(sa.select(Account).where(clause))
     if account is None:
         raise click.ClickException(f"no account {reference}")

@@ -11,6 +11,7 @@ from portal.ledger import clock, errors
 from portal.models import AccountKind, ApiToken, Role, Scope
 
 SECRET_PREFIX = "pt_"  # noqa: S105 -- the public marker every token starts with
+MAX_NAME = 80
 DISPLAY_PREFIX_LENGTH = 10  # "pt_" and 7 characters: enough to tell tokens apart, useless to an attacker
 
 
@@ -21,9 +22,7 @@ def hash_secret(secret):
 
 def issue_token(user, *, name, scopes, accounts, actor, expires_at=None):
     """Create a token for `user` and return (token, secret); the secret is never stored nor shown again."""
-    name = (name or "").strip()
-    if not name or len(name) > 80:
-        raise errors.ValidationError("must be 1 to 80 characters", field="name")
+    name = errors.clean_text(name, field="name", max_length=MAX_NAME, required=True)
     if user.role != Role.CUSTOMER.value or not user.active:
         raise errors.ValidationError("only active customers issue tokens", field="user")
     try:

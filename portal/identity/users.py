@@ -3,19 +3,29 @@ import re
 
 import sqlalchemy as sa
 
-from portal import audit
+from portal import audit, text
 from portal.extensions import db
 from portal.identity.passwords import hash_password
 from portal.ledger import errors
 from portal.models import Role, User
 
 MIN_PASSWORD = 10
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_NAME = 120
+MAX_EMAIL = 254
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def normalize_email(email):
     """Emails are unique regardless of case: store and compare them lower-cased."""
     return (email or "").strip().lower()
+
+
+def _valid_email(email):
+    """The normalised email, or ValidationError: one address, plain text (the free-text rule), at most 254."""
+    email = normalize_email(email)
+    if not _EMAIL.fullmatch(email) or len(email) > MAX_EMAIL or text.problem(email) is not None:
+        raise errors.ValidationError("is not a valid email address", field="email")
+    return email
 
 
 def find_user_by_email(email):
@@ -25,12 +35,8 @@ def find_user_by_email(email):
 
 def create_user(email, name, *, role, password, actor, reason=None):
     """Create a user with a hashed password and return it."""
-    email = normalize_email(email)
-    name = (name or "").strip()
-    if not _EMAIL.match(email) or len(email) > 254:
-        raise errors.ValidationError("is not a valid email address", field="email")
-    if not name or len(name) > 120:
-        raise errors.ValidationError("must be 1 to 120 characters", field="name")
+    email = _valid_email(email)
+    name = errors.clean_text(name, field="name", max_length=MAX_NAME, required=True)
     try:
         role = Role(role)
     except ValueError:
@@ -54,14 +60,10 @@ def update_user(user, *, actor, reason, name=None, email=None, active=None):
     reason = errors.require_reason(reason)
     changes = {}
     if name is not None and name.strip() != user.name:
-        name = name.strip()
-        if not name or len(name) > 120:
-            raise errors.ValidationError("must be 1 to 120 characters", field="name")
+        name = errors.clean_text(name, field="name", max_length=MAX_NAME, required=True)
         changes["name"] = [user.name, name]
     if email is not None and normalize_email(email) != user.email:
-        email = normalize_email(email)
-        if not _EMAIL.match(email) or len(email) > 254:
-            raise errors.ValidationError("is not a valid email address", field="email")
+        email = _valid_email(email)
         if find_user_by_email(email) is not None:
             raise errors.ValidationError("is already in use", field="email")
         changes["email"] = [user.email, email]

@@ -92,9 +92,4 @@ def _locked(account):
 
 
 def _clean_name(name):
-    name = (name or "").strip()
-    if not name:
-        raise errors.ValidationError("must not be empty", field="name")
-    if len(name) > MAX_NAME:
-        raise errors.ValidationError(f"must be at most {MAX_NAME} characters", field="name")
-    return name
+    return errors.clean_text(name, field="name", max_length=MAX_NAME, required=True)

@@ -1,4 +1,7 @@
 """Named refusals of the ledger. Each is raised before anything is written, so a refusal changes nothing."""
+from portal import text
+
+MAX_REASON = 1000
 
 
 class LedgerError(Exception):
@@ -97,7 +100,30 @@ class ReasonRequired(ValidationError):
 
 def require_reason(reason):
     """Return the reason without surrounding blanks, or raise ReasonRequired if there is none."""
-    reason = (reason or "").strip()
+    reason = clean_text(reason, field="reason", max_length=MAX_REASON, multiline=True)
     if not reason:
         raise ReasonRequired()
     return reason
+
+
+def clean_text(value, *, field, max_length, required=False, multiline=False):
+    """Return free text without surrounding blanks, or raise ValidationError naming `field`.
+
+    The one rule for every name, description and reason, whichever door it came in by: at most `max_length`
+    characters, and none of those portal.text refuses (control, text-direction, surrogate; line breaks too
+    unless `multiline`).
+    """
+    value = "" if value is None else value
+    if not isinstance(value, str):
+        raise ValidationError("must be text", field=field)
+    value = value.strip()
+    if multiline:
+        value = text.normalise_line_ends(value)
+    if required and not value:
+        raise ValidationError("must not be empty", field=field)
+    if len(value) > max_length:
+        raise ValidationError(f"must be at most {max_length} characters", field=field)
+    wrong = text.problem(value, multiline=multiline)
+    if wrong is not None:
+        raise ValidationError(wrong, field=field)
+    return value

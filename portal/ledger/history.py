@@ -125,7 +125,7 @@ def decode_position(cursor):
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         day, entry_id = text.split(".")
-        if (not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day) or not re.fullmatch(r"\d{1,19}", entry_id)
+        if (not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", day) or not re.fullmatch(r"[0-9]{1,19}", entry_id)
                 or int(entry_id) > MAX_BIGINT):  # entries.id is a BIGINT: beyond it, forged
             raise ValueError(cursor)
         return Position(dt.date.fromisoformat(day), int(entry_id))

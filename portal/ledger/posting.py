@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit
 from portal.extensions import db
-from portal.ledger import clock, errors
+from portal.ledger import ceiling, clock, errors
 from portal.ledger.balances import apply_to_day_ends, lowest_day_end_from, set_todays_day_ends
 from portal.ledger.locking import lock_accounts
 from portal.ledger.system import system_account_ref
@@ -119,9 +119,7 @@ def _require_positive(amount):
 def _post(kind, legs, *, actor, value_date, description, subject=None, reason=None, reverses=None,
           correction=False, action="transaction.create"):
     """Write one balanced transaction with the given (account, signed amount) legs."""
-    description = (description or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        raise errors.ValidationError(f"must be at most {MAX_DESCRIPTION} characters", field="description")
+    description = errors.clean_text(description, field="description", max_length=MAX_DESCRIPTION)
     if sum(amount for _, amount in legs) != 0 or any(amount == 0 for _, amount in legs):
         raise errors.InvalidAmount("the legs of a transaction must be non-zero and sum to zero")
     if len({account.currency for account, _ in legs}) != 1:
@@ -148,6 +146,7 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
         if amount < 0 and account_id in locked and lowest_day_end_from(
                 account_id, value_date, today=today, balance=locked[account_id].balance) + amount < 0:
             raise errors.InsufficientFunds()
+    ceiling.refuse_past_largest(legs, locked, value_date, today=today, subject=subject)
 
     transaction = Transaction(
         id=uuid.uuid4(), kind=kind.value, value_date=value_date, booked_at=clock.now(), description=description,
@@ -225,6 +224,6 @@ def _check_can_post(account, value_date, *, is_subject, correction):
             raise errors.AccountClosed()
         raise errors.InvalidCounterparty("the counterparty account is closed")
     if account.status == AccountStatus.FROZEN.value and not correction:
-        raise errors.AccountFrozen()
+        raise errors.AccountFrozen(field=None if is_subject else "counterparty_account_id")
     if value_date < account.opened_on:
         raise errors.InvalidValueDate("must not be before the account was opened")

@@ -29,7 +29,8 @@ class AuditEvent(Base):
     actor_token_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("api_tokens.id"), index=True)
     ip: Mapped[Optional[str]] = mapped_column(sa.String(45))
     user_agent: Mapped[Optional[str]] = mapped_column(sa.String(255))
-    request_id: Mapped[Optional[str]] = mapped_column(sa.String(64))
+    request_id: Mapped[Optional[str]] = mapped_column(sa.String(64))  # the server's own, unique per request
+    client_request_id: Mapped[Optional[str]] = mapped_column(sa.String(64))  # the client's X-Request-ID, if sane
     action: Mapped[str] = mapped_column(sa.String(64), index=True)
     object_type: Mapped[Optional[str]] = mapped_column(sa.String(32))
     object_id: Mapped[Optional[str]] = mapped_column(sa.String(64))

@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased
 from wtforms import SelectChoice
 
 from portal import identity, ledger
+from portal.converters import parse_row_id
 from portal.extensions import db
 from portal.ledger import clock, history, numbers
 from portal.models import Account, ApiToken, AuditEvent, Role, User
@@ -135,7 +136,13 @@ def revoke_token(token_id):
 @customer_required
 def activity():
     """What was done by and on behalf of the customer: logins, tokens, postings by tokens, staff corrections."""
-    before = request.args.get("before", type=int)
+    before = None
+    if request.args.get("before"):
+        # The id of an audit event, as the "older" link wrote it; anything else (a number past the column
+        # reached the database as an overflow: a 500) is a bad request.
+        before = parse_row_id(request.args["before"], AuditEvent.__table__.c.id)
+        if before is None:
+            abort(400)
     actor = aliased(User)
     query = (sa.select(AuditEvent, ApiToken.name, actor.role)
              .outerjoin(ApiToken, ApiToken.id == AuditEvent.actor_token_id)

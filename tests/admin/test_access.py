@@ -139,3 +139,41 @@ def test_number_filters_refuse_numbers_their_column_cannot_hold(as_role, bank):
             for value in (TOO_BIG, "-" + TOO_BIG, "4294967296", "1,2," + TOO_BIG):
                 response = admin.get(f"/admin/{view}/", query_string={f"flt0_{position}": value})
                 assert response.status_code == 200, (view, position, value)
+
+
+@pytest.mark.parametrize("view", ["user", "account", "transaction", "entry", "apitoken", "auditevent"])
+@pytest.mark.parametrize("page", ["-1", "-99999999999999999999", TOO_BIG, "9223372036854775807", "٣"])
+def test_a_page_number_out_of_range_is_a_list_page_never_a_500(as_role, bank, view, page):
+    response = as_role("viewer").get(f"/admin/{view}/", query_string={"page": page})
+    assert response.status_code == 200, (view, page)
+
+
+@pytest.mark.parametrize("subject", [TOO_BIG, "4294967296", "²", "-1", "1\n"])
+def test_the_audit_log_of_a_customer_that_cannot_exist_is_empty_never_a_500(as_role, bank, subject):
+    response = as_role("viewer").get("/admin/auditevent/", query_string={"subject": subject})
+    assert response.status_code == 200
+    assert "carla@example.com" not in response.text and "auth.login" not in response.text
+
+
+def test_the_audit_log_of_one_customer_still_narrows_to_them(as_role, bank):
+    response = as_role("viewer").get("/admin/auditevent/", query_string={"subject": str(bank.customer.id)})
+    assert response.status_code == 200 and "account.open" in response.text and "auth.login" not in response.text
+
+
+@pytest.mark.parametrize(("referer", "location"), [
+    ("http://localhost/admin/account/?page=1", "/admin/account/?page=1"),
+    ("/admin/user/", "/admin/user/"),
+    ("https://evil.example/admin/", "/admin/"),
+    ("http://localhost.evil.example/admin/", "/admin/"),
+    ("//evil.example/admin/", "/admin/"),
+    ("/\\evil.example", "/admin/"),
+    ("/\t/evil.example", "/admin/"),
+    ("http://localhost//evil.example/", "/admin/"),
+    ("javascript:alert(1)", "/admin/"),
+    ("", "/admin/"),
+])
+def test_check_again_now_goes_back_only_to_a_page_of_this_site(as_role, bank, referer, location):
+    staff = as_role("viewer")
+    token = csrf_token(staff.get("/admin/").text)
+    response = staff.post("/admin/health/refresh", data={"csrf_token": token}, headers={"Referer": referer})
+    assert response.status_code == 302 and response.headers["Location"] == location

@@ -227,3 +227,13 @@ def test_audit_history_of_one_object(as_role, bank):
 def test_dashboard_shows_ledger_health_and_recent_events(as_role, bank):
     page = as_role("viewer").get("/admin/").text
     assert "all invariants hold" in page and "Latest audit events" in page and "transaction.create" in page
+
+
+def test_the_back_office_refuses_an_account_name_with_an_ansi_escape_and_audits_the_refusal(as_role, bank):
+    page = submit(as_role("operator"), f"/admin/account/{bank.main.id}/rename",
+                  {"name": "\x1b[31mMain", "reason": "asked by the customer"})
+    assert page.status_code == 200 and "Refused: name:" in page.text
+    db.session.expire_all()
+    assert db.session.get(Account, bank.main.id).name == "Main"
+    event = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+    assert (event.action, event.outcome) == ("account.rename", "denied")

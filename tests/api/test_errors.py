@@ -1,5 +1,6 @@
 """One error envelope for everything, request ids, rate limits, and no internals on a 500."""
 import logging
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -56,6 +57,44 @@ def test_a_sane_client_request_id_is_echoed_and_a_hostile_one_replaced(client, c
     hostile = client.get("/api/v1/accounts", headers={**customer.headers, "X-Request-ID": "a b;<script>"})
     assert hostile.headers["X-Request-ID"] != "a b;<script>" and len(hostile.headers["X-Request-ID"]) == 32
     assert client.get("/healthz").headers["X-Request-ID"]
+
+
+def test_audit_rows_keep_a_client_request_id_beside_the_servers_own(client, customer, caplog):
+    """A client may choose its id (it correlates with it) but not the id the bank's records rely on."""
+    from portal.models import AuditEvent
+
+    url = f"/api/v1/accounts/{customer.main.id}/transactions"
+    events = []
+    with caplog.at_level(logging.INFO, logger="portal.request"):
+        for _ in range(2):  # the same client id twice: two requests, two server ids
+            response = client.post(url, json={"amount": "-1.00"},
+                                   headers={**customer.headers, "X-Request-ID": "client-chosen-1"})
+            assert response.status_code == 201 and response.headers["X-Request-ID"] == "client-chosen-1"
+            db.session.expire_all()
+            events.append(db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)))
+    assert [e.client_request_id for e in events] == ["client-chosen-1", "client-chosen-1"]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", e.request_id) for e in events)
+    assert events[0].request_id != events[1].request_id
+    lines = [r.fields for r in caplog.records if r.name == "portal.request" and r.fields["method"] == "POST"]
+    assert [(f["request_id"], f["server_request_id"]) for f in lines] == [
+        ("client-chosen-1", events[0].request_id), ("client-chosen-1", events[1].request_id)]
+
+    plain = client.post(url, json={"amount": "-1.00"}, headers=customer.headers)
+    db.session.expire_all()
+    event = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+    assert (event.request_id, event.client_request_id) == (plain.headers["X-Request-ID"], None)
+
+
+@pytest.mark.parametrize("sent", ["x" * 65, "a b", "ünï", "id;drop", ""])
+def test_a_client_request_id_out_of_bounds_is_neither_echoed_nor_stored(client, customer, sent):
+    from portal.models import AuditEvent
+
+    response = client.post(f"/api/v1/accounts/{customer.main.id}/transactions", json={"amount": "-1.00"},
+                           headers={**customer.headers, "X-Request-ID": sent})
+    assert response.status_code == 201 and response.headers["X-Request-ID"] != sent
+    db.session.expire_all()
+    event = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
+    assert (event.request_id, event.client_request_id) == (response.headers["X-Request-ID"], None)
 
 
 def test_rate_limit_is_per_token_with_retry_after(backend, request, tmp_path, monkeypatch):

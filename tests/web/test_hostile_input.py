@@ -10,7 +10,7 @@ from markupsafe import escape
 
 from portal import identity, ledger
 from portal.extensions import db
-from portal.models import Account, AuditEvent, Role, Transaction
+from portal.models import Account, ApiToken, AuditEvent, Role, Transaction
 from tests.api.conftest import bearer
 from tests.factories import PASSWORD, SYSTEM, make_account, make_user, snapshot
 from tests.web.conftest import login, post_form
@@ -133,3 +133,10 @@ def test_nul_characters_are_refused_at_the_door_not_by_the_database(app, client)
     after = snapshot()
     assert {k: v for k, v in after.items() if k != "audit_events"} == {
         k: v for k, v in before.items() if k != "audit_events"}
+
+
+def test_the_customer_pages_refuse_a_token_name_with_a_direction_override(ann_client, ann):
+    page = post_form(ann_client, "/tokens", {"name": "Budget \u202eppa", "scopes": ["accounts:read"],
+                                             "accounts": [str(ann[1].id)]})
+    assert page.status_code == 200 and "The token was not created" in page.text
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0

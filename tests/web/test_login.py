@@ -83,6 +83,8 @@ def test_login_without_csrf_token_is_refused(client, ann):
     ("/\\evil.example", "/"),
     ("javascript:alert(1)", "/"),
     ("http:/evil.example", "/"),
+    ("/\t/evil.example", "/"),  # browsers drop the tab: "//evil.example"
+    ("http://localhost/tokens", "/tokens"),
 ])
 def test_next_only_redirects_within_the_site(client, ann, target, expected):
     response = login(client, "ann@example.com", next_=target)

@@ -175,6 +175,22 @@ def test_activity_shows_what_concerns_me_and_nothing_else(ann_client, ann, stran
     assert "stranger" not in page.lower()
 
 
+@pytest.mark.parametrize("before", ["99999999999999999999", "9223372036854775808", "-1", "0", "٣", "1\n", "abc"])
+def test_activity_before_something_that_is_no_event_id_is_a_bad_request_never_a_500(ann_client, before):
+    assert ann_client.get("/activity", query_string={"before": before}).status_code == 400
+
+
+def test_activity_pages_back_through_older_events(ann_client, ann):
+    for n in range(25):
+        ledger.rename_account(ann[1], f"Main {n}", actor=SYSTEM)
+    db.session.commit()
+    first = ann_client.get("/activity").text
+    older = re.search(r'href="/activity\?before=([0-9]+)"', first).group(1)
+    second = ann_client.get("/activity", query_string={"before": older})
+    assert "Main 23 → Main 24" in first and "Main 3 → Main 4" not in first
+    assert second.status_code == 200 and "Main 3 → Main 4" in second.text and "Main 23 → Main 24" not in second.text
+
+
 def test_staff_cannot_use_customer_pages_and_customers_cannot_reach_admin(client, ann_client, app):
     assert ann_client.get("/admin/").status_code == 403
     make_user(role=Role.VIEWER, email="viewer@example.com")

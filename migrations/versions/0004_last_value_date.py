@@ -4,16 +4,16 @@ A posting decides "today" from the clock and from this column of the rows it loc
 for its lock across midnight is checked and booked on a date consistent with what those rows already hold.
 Filled from the day-end rows (one per account and value date with postings).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
