@@ -66,7 +66,10 @@ def test_generated_requests_get_documented_responses_and_never_a_5xx(app, custom
 
     for operation in operations:
         @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        # The same cases every run: since free text refuses control characters, a random 25 may hold no valid
+        # posting at all, and the check below would fail by chance. tests/api/test_stateful.py explores at random.
+        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+                  derandomize=True)
         def conforms(case):
             # Aim at the customer's real account and transaction, so generated bodies and queries reach the
             # ledger instead of stopping at a 404.
