@@ -19,7 +19,7 @@ from portal import audit
 from portal.api.errors import ApiError, validation_error
 from portal.database import upsert_insert
 from portal.extensions import db
-from portal.ledger import clock, errors
+from portal.kernel import clock, errors
 from portal.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"

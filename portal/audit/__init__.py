@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from portal.extensions import db
+from portal.kernel import clock
 from portal.models import AuditEvent
-from portal.models.base import utcnow
 from portal.text import storable
 
 _INSERT_EVENT = AuditEvent.__table__.insert()  # built once; each event is its parameters
@@ -81,7 +81,7 @@ def record(actor, action, *, object_type=None, object_id=None, subject_user_id=N
     NUL): it is written escaped, and the record of a refusal never fails for the input that was refused.
     """
     db.session.execute(_INSERT_EVENT, dict(
-        occurred_at=utcnow(),
+        occurred_at=clock.now(),
         actor_type=actor.type,
         actor_user_id=actor.user_id,
         actor_token_id=actor.token_id,

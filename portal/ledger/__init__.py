@@ -2,9 +2,11 @@
 
 Doors import from here: `from portal import ledger; ledger.deposit(account, 1000, actor=actor)`.
 """
+# `portal.ledger.clock` is the kernel's clock module itself (not a copy): patching either moves both.
+from portal.kernel import clock
+from portal.kernel.clock import today
 from portal.ledger.accounts import close, freeze, open_account, rename_account, unfreeze
 from portal.ledger.balances import balance_at, current_balance
-from portal.ledger.clock import today
 from portal.ledger.errors import (
     AccountClosed,
     AccountFrozen,
@@ -27,7 +29,7 @@ from portal.ledger.system import system_account
 __all__ = [
     "AccountClosed", "AccountFrozen", "AlreadyReversed", "BalanceNotZero", "CurrencyMismatch", "InsufficientFunds",
     "InvalidAmount", "InvalidCounterparty", "InvalidStatusChange", "InvalidValueDate", "LedgerError",
-    "NotReversible", "ReasonRequired", "ValidationError", "adjust", "balance_at", "close", "current_balance",
+    "NotReversible", "ReasonRequired", "ValidationError", "adjust", "balance_at", "clock", "close", "current_balance",
     "deposit", "freeze", "open_account", "post", "rename_account", "reverse", "system_account", "today",
     "transfer", "unfreeze", "withdraw",
 ]

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.ledger import clock, numbers
+from portal.kernel import clock
+from portal.ledger import numbers
 from portal.models import Account, DailyBalance, Entry, Transaction, User
 
 SAMPLE = 5  # offending rows named per check

@@ -12,7 +12,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit
 from portal.extensions import db
-from portal.ledger import ceiling, clock, errors
+from portal.kernel import clock
+from portal.ledger import ceiling, errors
 from portal.ledger.balances import apply_to_day_ends, lowest_day_end_from, set_todays_day_ends
 from portal.ledger.locking import lock_accounts
 from portal.ledger.system import system_account_ref

@@ -5,6 +5,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, registry
 
+from portal.kernel import clock
+
 # Predictable constraint names, so migrations can refer to them on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -41,8 +43,8 @@ JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
 def utcnow():
-    """Return the current time in UTC (a callable default, evaluated per row)."""
-    return dt.datetime.now(dt.UTC)
+    """Return the current time in UTC (a callable default, evaluated per row, on the one clock tests move)."""
+    return clock.now()
 
 
 class Base(DeclarativeBase):

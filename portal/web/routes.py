@@ -11,7 +11,8 @@ from wtforms import SelectChoice
 from portal import identity, ledger
 from portal.converters import parse_row_id
 from portal.extensions import db
-from portal.ledger import clock, history, numbers
+from portal.kernel import clock
+from portal.ledger import history, numbers
 from portal.models import Account, ApiToken, AuditEvent, Role, User
 from portal.observability import request_actor
 from portal.web.activity import describe
