@@ -52,15 +52,14 @@ def register_extensions(app):
 
 def register_request_hooks(app):
     # Before-request hooks run in the order they are registered, and Flask-Limiter checks in one of its own.
-    from portal import observability, security
+    from portal import display, observability, security
     from portal.api import auth as api_auth
-    from portal.web import filters
 
     observability.init_app(app)  # first: fresh per-request state and a request id for whatever answers
     security.init_app(app)  # refuse oversized requests (and NUL) before any work
     api_auth.init_app(app)  # who calls the API: the rate limit counts per token or per address
     limiter.init_app(app)
-    filters.init_app(app)
+    display.init_app(app)
 
 
 def register_blueprints(app):
