@@ -30,6 +30,8 @@ _KEY = re.compile(r"[\x20-\x7e]{1,255}")  # matched whole: "$" would let a trail
 
 @dataclass(frozen=True)
 class Replay:
+    """The first response to a key, to answer its repeat with."""
+
     status: int
     body: dict
 

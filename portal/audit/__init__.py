@@ -37,13 +37,16 @@ class Actor:
 
     @classmethod
     def for_user(cls, user, **where):
+        """Return the actor for a person acting in their own name (a customer on the pages, staff)."""
         return cls(type="user", user_id=user.id, **where)
 
     @classmethod
     def for_token(cls, token, **where):
+        """Return the actor for an API token acting for its owner."""
         return cls(type="token", user_id=token.user_id, token_id=token.id, **where)
 
     def with_request(self, **where):
+        """Return a copy of this actor with where it acts from (address, user agent, request ids) replaced."""
         return replace(self, **where)
 
 

@@ -24,6 +24,7 @@ class UTCDateTime(sa.types.TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
+        """Refuse a naive datetime; send an aware one in UTC (naive UTC to SQLite, which has no time zones)."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -32,6 +33,7 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
+        """Return the stored timestamp as an aware datetime in UTC."""
         if value is None:
             return None
         if value.tzinfo is None:
