@@ -4,8 +4,14 @@ from pathlib import Path
 from dotenv import load_dotenv
 from flask import Flask
 
+from portal import admin, api, commands, converters, display, errors, health, observability, security
+from portal.api import auth as api_auth
+from portal.auth import routes as auth
 from portal.config import load_config
+from portal.database import configure_engine, engine_options, release_session_at_teardown
 from portal.extensions import db, limiter, migrate
+from portal.observability import configure_logging
+from portal.web import routes as web
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,16 +38,14 @@ def create_app(config=None):
 
 
 def register_logging(app):
-    from portal.observability import configure_logging
-
+    """Log as JSON lines, with the request id."""
     configure_logging(app)
 
 
 def register_extensions(app):
+    """Bind the database, its migrations and its engine settings to the app."""
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.instance_path).mkdir(exist_ok=True)
-    from portal.database import configure_engine, engine_options, release_session_at_teardown
-
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     db.init_app(app)
     release_session_at_teardown(app)
@@ -51,25 +55,18 @@ def register_extensions(app):
 
 
 def register_request_hooks(app):
+    """Register what runs around every request, in order, and the template filters."""
     # Before-request hooks run in the order they are registered, and Flask-Limiter checks in one of its own.
-    from portal import observability, security
-    from portal.api import auth as api_auth
-    from portal.web import filters
-
     observability.init_app(app)  # first: fresh per-request state and a request id for whatever answers
     security.init_app(app)  # refuse oversized requests (and NUL) before any work
     api_auth.init_app(app)  # who calls the API: the rate limit counts per token or per address
     limiter.init_app(app)
-    filters.init_app(app)
+    display.init_app(app)
 
 
 def register_blueprints(app):
-    from portal import admin, api, converters, health
-
+    """Register the doors: health, the API, the login and customer pages, the back-office."""
     converters.init_app(app)
-    from portal.auth import routes as auth
-    from portal.web import routes as web
-
     app.register_blueprint(health.bp)
     api.init_app(app)
     app.register_blueprint(auth.bp)
@@ -78,12 +75,10 @@ def register_blueprints(app):
 
 
 def register_errorhandlers(app):
-    from portal import errors
-
+    """Answer errors with a page for people and the envelope for the API."""
     errors.init_app(app)
 
 
 def register_commands(app):
-    from portal import commands
-
+    """Register the `flask` commands."""
     commands.init_app(app)

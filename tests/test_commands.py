@@ -169,7 +169,7 @@ def test_a_surrogate_in_an_email_given_on_the_command_line_is_refused_and_the_fa
 def test_idempotency_purge_deletes_only_keys_older_than_asked_and_audits_it(runner):
     import datetime as dt
 
-    from portal.ledger import clock
+    from portal.kernel import clock
     from portal.models import IdempotencyKey
 
     user = make_user()

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from portal import identity, ledger
 from portal.extensions import db
-from portal.ledger import clock
+from portal.kernel import clock
 from portal.models import ApiToken, AuditEvent, Role
 from tests.factories import PASSWORD, SYSTEM, make_account, make_user
 

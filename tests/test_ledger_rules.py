@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from portal import ledger
 from portal.extensions import db
-from portal.ledger import clock
+from portal.kernel import clock
 from portal.models import AuditEvent, Entry, Role, Transaction
 from tests.factories import SYSTEM, days_ago, make_account, make_user, refresh, snapshot
 

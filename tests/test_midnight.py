@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from portal import ledger
 from portal.extensions import db
-from portal.ledger import clock
+from portal.kernel import clock
 from portal.ledger.check import run_checks
 from portal.ledger.locking import lock_accounts
 from portal.models import Account, DailyBalance, Transaction

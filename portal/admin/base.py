@@ -12,11 +12,11 @@ from portal import audit
 from portal.admin.access import StaffOnly
 from portal.converters import parse_row_id, parse_uuid
 from portal.database import MAX_INTEGER, largest_value
+from portal.display import money
 from portal.extensions import db
 from portal.ledger import LedgerError
 from portal.money import format_amount
 from portal.observability import request_actor
-from portal.web.filters import money
 
 # The last page a list offers: times the largest page size, still far inside BIGINT (an OFFSET).
 MAX_PAGE = MAX_INTEGER

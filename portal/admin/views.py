@@ -181,20 +181,17 @@ class AccountView(PortalModelView):
         if day:
             try:
                 day = dt.date.fromisoformat(day)
-                if day > ledger.today():
-                    raise ValueError(day)
-                context["balance_at"] = (day, ledger.balance_at(account, day))
-            except ValueError:
+                context["balance_at"] = (day, ledger.closing_balance(account, day))
+            except (ValueError, ledger.InvalidValueDate):
                 context["date_error"] = "Give a date in YYYY-MM-DD format, today or earlier."
         if account.is_customer:
             try:
                 after = history.decode_position(request.args["before"]) if request.args.get("before") else None
             except ValueError:
                 abort(400)
-            lines = history.account_history(account, after=after, limit=HISTORY_PAGE + 1)
-            context["older"] = (history.encode_position(history.position_of(lines[HISTORY_PAGE - 1]))
-                                if len(lines) > HISTORY_PAGE else None)
-            context["lines"] = running_balances(account, lines[:HISTORY_PAGE])
+            page = history.page(account, after=after, limit=HISTORY_PAGE)
+            context["older"] = page.next_cursor
+            context["lines"] = running_balances(account, page.lines)
         return context
 
     def _account_or_404(self, account_id):

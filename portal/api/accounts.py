@@ -8,7 +8,7 @@ from portal.api.docs import documented, nullable
 from portal.api.params import query_date, validation_error
 from portal.api.presenters import account_json
 from portal.extensions import db
-from portal.models import Account, Scope
+from portal.models import Account, AccountStatus, Scope
 from portal.money import format_amount
 
 ns = Namespace("accounts", description="Accounts granted to the token, and their balances", path="/accounts")
@@ -21,7 +21,7 @@ account_model = ns.schema_model("Account", {
         "number": {"type": "string", "example": "FI2142420000000001"},
         "name": {"type": "string"},
         "currency": {"type": "string", "example": "EUR"},
-        "status": {"type": "string", "enum": ["active", "frozen", "closed"]},
+        "status": {"type": "string", "enum": [status.value for status in AccountStatus]},
         "balance": {"type": "string", "example": "125.40", "description": "decimal string"},
         "opened_on": {"type": "string", "format": "date"},
     },
@@ -45,6 +45,8 @@ balance_model = ns.schema_model("Balance", {
 
 @ns.route("")
 class AccountList(Resource):
+    """The accounts granted to the token."""
+
     @documented(ns, 200, account_list_model, errors=(401, 403))
     @require_scope(Scope.ACCOUNTS_READ)
     def get(self):
@@ -56,6 +58,8 @@ class AccountList(Resource):
 @ns.route("/<uuid:account_id>")
 @ns.param("account_id", "The account's id", _in="path", type="string", format="uuid")
 class AccountDetail(Resource):
+    """One account granted to the token."""
+
     @documented(ns, 200, account_model, errors=(401, 403, 404))
     @require_scope(Scope.ACCOUNTS_READ)
     def get(self, account_id):
@@ -66,6 +70,8 @@ class AccountDetail(Resource):
 @ns.route("/<uuid:account_id>/balance")
 @ns.param("account_id", "The account's id", _in="path", type="string", format="uuid")
 class AccountBalance(Resource):
+    """An account's balance, now or at the end of a date."""
+
     @ns.param("date", "YYYY-MM-DD: the balance at the end of this date (in the bank's time zone)",
               _in="query", type="string", format="date")
     @documented(ns, 200, balance_model, errors=(400, 401, 403, 404))
@@ -76,9 +82,10 @@ class AccountBalance(Resource):
         day = query_date("date")
         if day is None:
             balance = account.balance
-        elif day > ledger.today():
-            raise validation_error({"date": "must not be in the future"})
         else:
-            balance = ledger.balance_at(account, day)
+            try:
+                balance = ledger.closing_balance(account, day)
+            except ledger.InvalidValueDate as exc:  # a future date: the API's usual 400, the ledger's words
+                raise validation_error({exc.field: exc.message}) from None
         return {"account_id": str(account.id), "currency": account.currency,
                 "balance": format_amount(balance, account.currency), "date": day.isoformat() if day else None}

@@ -19,7 +19,7 @@ from portal import audit
 from portal.api.errors import ApiError, validation_error
 from portal.database import upsert_insert
 from portal.extensions import db
-from portal.ledger import clock, errors
+from portal.kernel import clock, errors
 from portal.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -30,6 +30,8 @@ _KEY = re.compile(r"[\x20-\x7e]{1,255}")  # matched whole: "$" would let a trail
 
 @dataclass(frozen=True)
 class Replay:
+    """The first response to a key, to answer its repeat with."""
+
     status: int
     body: dict
 

@@ -10,16 +10,19 @@ from portal.api.errors import ApiError, from_ledger_error, not_found, validation
 from portal.api.params import json_object, parse_date, parse_uuid, query_date, query_int
 from portal.api.presenters import transaction_json
 from portal.extensions import db
-from portal.ledger import history
-from portal.models import Account, AccountKind, AccountStatus, Scope
-from portal.money import AmountError, parse_amount
+from portal.ledger import ceiling, history
+from portal.models import Account, AccountKind, AccountStatus, Scope, TransactionKind
+from portal.money import MAX_INTEGER_DIGITS, AmountError, format_amount, parse_amount
 
 ns = Namespace("transactions", description="An account's transactions, and posting new ones",
                path="/accounts/<uuid:account_id>/transactions")
 
 POST_FIELDS = ("amount", "description", "value_date", "counterparty_account_id")
 UNKNOWN_COUNTERPARTY = {"counterparty_account_id": "is not a known account"}
-KINDS = ["deposit", "withdrawal", "transfer", "reversal", "adjustment"]
+# The schema's enum and limits come from the domain, so the document cannot drift from what the API accepts.
+KINDS = [kind.value for kind in TransactionKind]
+AMOUNT_PATTERN = rf"^[+-]?[0-9]{{1,{MAX_INTEGER_DIGITS}}}(\.[0-9]+)?$"
+LARGEST_TWO_DECIMAL = format_amount(ceiling.LARGEST_BALANCE, "EUR")
 
 transaction_model = ns.schema_model("Transaction", {
     "type": "object",
@@ -30,7 +33,7 @@ transaction_model = ns.schema_model("Transaction", {
         "account_id": {"type": "string", "format": "uuid"},
         "amount": {"type": "string", "example": "-25.00", "description": "signed, from this account's side"},
         "currency": {"type": "string", "example": "EUR"},
-        "description": {"type": "string", "maxLength": 140},
+        "description": {"type": "string", "maxLength": ledger.MAX_DESCRIPTION},
         "value_date": {"type": "string", "format": "date"},
         "booked_at": {"type": "string", "format": "date-time"},
         "kind": {"type": "string", "enum": KINDS},
@@ -52,11 +55,11 @@ new_transaction_model = ns.schema_model("NewTransaction", {
     "required": ["amount"],
     "additionalProperties": False,
     "properties": {
-        "amount": {"type": "string", "pattern": r"^[+-]?[0-9]{1,13}(\.[0-9]+)?$", "example": "-25.00",
+        "amount": {"type": "string", "pattern": AMOUNT_PATTERN, "example": "-25.00",
                    "description": "positive brings money in, negative takes it out; never zero; refused if it "
-                                  "would take a balance past the largest (92233720368547758.07 in a two-decimal "
+                                  f"would take a balance past the largest ({LARGEST_TWO_DECIMAL} in a two-decimal "
                                   "currency)"},
-        "description": {"type": "string", "maxLength": 140,
+        "description": {"type": "string", "maxLength": ledger.MAX_DESCRIPTION,
                         "description": "one line: no control, line-break or text-direction override characters"},
         "value_date": {"type": "string", "format": "date", "description": "defaults to today; never future"},
         "counterparty_account_id": {"type": "string", "format": "uuid",
@@ -66,6 +69,7 @@ new_transaction_model = ns.schema_model("NewTransaction", {
 
 
 def decode_cursor(cursor):
+    """Return the Position in a `cursor` query parameter, or raise the API's 400 naming it."""
     try:
         return history.decode_position(cursor)
     except ValueError:
@@ -75,6 +79,8 @@ def decode_cursor(cursor):
 @ns.route("")
 @ns.param("account_id", "The account's id", _in="path", type="string", format="uuid")
 class TransactionList(Resource):
+    """An account's transactions: the history, page by page, and posting a new one."""
+
     @ns.param("from", "YYYY-MM-DD: earliest value date (inclusive)", _in="query", type="string", format="date")
     @ns.param("to", "YYYY-MM-DD: latest value date (inclusive)", _in="query", type="string", format="date")
     @ns.param("limit", "page size, 1-100 (default 25)", _in="query", type="integer", minimum=1, maximum=100)
@@ -90,12 +96,8 @@ class TransactionList(Resource):
         limit = query_int("limit", default=25, low=1, high=100)
         cursor = request.args.get("cursor")
         after = decode_cursor(cursor) if cursor else None
-        lines = history.account_history(account, after=after, date_from=date_from, date_to=date_to,
-                                        limit=limit + 1)
-        more = len(lines) > limit
-        lines = lines[:limit]
-        return {"data": [transaction_json(line) for line in lines],
-                "next_cursor": history.encode_position(history.position_of(lines[-1])) if more else None}
+        page = history.page(account, after=after, date_from=date_from, date_to=date_to, limit=limit)
+        return {"data": [transaction_json(line) for line in page.lines], "next_cursor": page.next_cursor}
 
     @ns.expect(new_transaction_model)
     @ns.param(idempotency.HEADER, "Optional: a repeat with the same key and body replays the first response",
@@ -162,14 +164,7 @@ def _location(account_id, transaction_id):
 def _parse_posting(body, account, token):
     """Turn the POST body into domain arguments; the rules about them are the ledger's to apply."""
     errors = {}
-    amount = None
-    if "amount" not in body:
-        errors["amount"] = "is required"
-    else:
-        try:
-            amount = parse_amount(body["amount"], account.currency)
-        except AmountError as exc:
-            errors["amount"] = str(exc)
+    amount = _parse_amount(body, account.currency, errors)
     description = body.get("description")
     if description is None:
         description = ""
@@ -191,6 +186,18 @@ def _parse_posting(body, account, token):
     if errors:
         raise validation_error(errors)
     return {"amount": amount, "description": description, "value_date": value_date, "counterparty": counterparty}
+
+
+def _parse_amount(body, currency, errors):
+    """Return the body's amount in minor units, or None with what is wrong added to `errors`."""
+    if "amount" not in body:
+        errors["amount"] = "is required"
+        return None
+    try:
+        return parse_amount(body["amount"], currency)
+    except AmountError as exc:
+        errors["amount"] = str(exc)
+        return None
 
 
 def _payee(counterparty_id, account, token, amount, value_date):
@@ -218,6 +225,8 @@ def _payee(counterparty_id, account, token, amount, value_date):
 @ns.param("account_id", "The account's id", _in="path", type="string", format="uuid")
 @ns.param("transaction_id", "The transaction's id", _in="path", type="string", format="uuid")
 class TransactionDetail(Resource):
+    """One transaction of an account."""
+
     @documented(ns, 200, transaction_model, errors=(401, 403, 404))
     @require_scope(Scope.TRANSACTIONS_READ)
     def get(self, account_id, transaction_id):

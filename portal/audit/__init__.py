@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from typing import Optional
 
 from portal.extensions import db
+from portal.kernel import clock
 from portal.models import AuditEvent
-from portal.models.base import utcnow
 from portal.text import storable
 
 _INSERT_EVENT = AuditEvent.__table__.insert()  # built once; each event is its parameters
@@ -37,13 +37,16 @@ class Actor:
 
     @classmethod
     def for_user(cls, user, **where):
+        """Return the actor for a person acting in their own name (a customer on the pages, staff)."""
         return cls(type="user", user_id=user.id, **where)
 
     @classmethod
     def for_token(cls, token, **where):
+        """Return the actor for an API token acting for its owner."""
         return cls(type="token", user_id=token.user_id, token_id=token.id, **where)
 
     def with_request(self, **where):
+        """Return a copy of this actor with where it acts from (address, user agent, request ids) replaced."""
         return replace(self, **where)
 
 
@@ -81,7 +84,7 @@ def record(actor, action, *, object_type=None, object_id=None, subject_user_id=N
     NUL): it is written escaped, and the record of a refusal never fails for the input that was refused.
     """
     db.session.execute(_INSERT_EVENT, dict(
-        occurred_at=utcnow(),
+        occurred_at=clock.now(),
         actor_type=actor.type,
         actor_user_id=actor.user_id,
         actor_token_id=actor.token_id,

@@ -7,7 +7,7 @@ import click
 from portal import identity
 from portal.commands.support import account_by_reference, command_transaction, system_actor, user_by_email
 from portal.extensions import db
-from portal.ledger import clock
+from portal.kernel import clock
 from portal.models import ApiToken, Scope
 
 group = click.Group("tokens", help="Manage API tokens.")

@@ -7,7 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from portal import audit
 from portal.extensions import db
-from portal.ledger import clock, errors
+from portal.kernel import clock, errors
 from portal.models import AccountKind, ApiToken, Role, Scope
 
 SECRET_PREFIX = "pt_"  # noqa: S105 -- the public marker every token starts with

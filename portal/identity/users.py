@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from portal import audit, text
 from portal.extensions import db
 from portal.identity.passwords import hash_password
-from portal.ledger import errors
+from portal.kernel import errors
 from portal.models import Role, User
 
 MIN_PASSWORD = 10

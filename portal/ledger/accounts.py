@@ -3,7 +3,8 @@ import sqlalchemy as sa
 
 from portal import audit
 from portal.extensions import db
-from portal.ledger import clock, errors, numbers
+from portal.kernel import clock
+from portal.ledger import errors, numbers
 from portal.ledger.locking import lock_accounts
 from portal.ledger.system import ensure_system_accounts
 from portal.models import Account, AccountKind, AccountStatus, Role

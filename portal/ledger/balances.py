@@ -3,6 +3,7 @@ import sqlalchemy as sa
 
 from portal.database import upsert_insert
 from portal.extensions import db
+from portal.ledger import dates
 from portal.models import Account, DailyBalance, Entry
 
 # Built once (the balance-at-date endpoint's one query): the latest day-end on or before a day.
@@ -22,6 +23,17 @@ def current_balance(account):
     return sum_of_entries(Entry.account_id == account.id)
 
 
+def closing_balance(account, day):
+    """Return the balance at the end of `day` for someone who asked for it; refuse a day after today.
+
+    A future day has no balance yet (its postings may still come): InvalidValueDate, naming the field "date".
+    balance_at itself reads any day, so the running balance of lines already booked never meets the refusal,
+    not even on a date another server's clock, a moment ahead, booked them on.
+    """
+    dates.refuse_future(day, field="date")
+    return balance_at(account, day)
+
+
 def balance_at(account, day):
     """Return the balance at the end of `day`: the sum of entries with a value date on or before it."""
     if day < account.opened_on:
@@ -29,6 +41,14 @@ def balance_at(account, day):
     if account.is_customer:  # one index lookup
         return db.session.scalar(_CLOSING_AT, {"account_id": account.id, "day": day}) or 0
     return sum_of_entries(Entry.account_id == account.id, Entry.value_date <= day)
+
+
+def totals_by_currency(accounts):
+    """Return {currency: the sum of the customer accounts' balances}, currencies in the order the accounts come."""
+    totals = {}
+    for account in accounts:
+        totals[account.currency] = totals.get(account.currency, 0) + account.balance
+    return totals
 
 
 def sum_of_entries(*where):

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.ledger import clock, numbers
+from portal.kernel import clock
+from portal.ledger import numbers
 from portal.models import Account, DailyBalance, Entry, Transaction, User
 
 SAMPLE = 5  # offending rows named per check
@@ -16,12 +17,15 @@ SAMPLE = 5  # offending rows named per check
 
 @dataclass
 class Finding:
+    """One invariant broken: how many rows break it, and a few of them to look at."""
+
     check: str
     description: str
     count: int
     examples: list = field(default_factory=list)
 
     def __str__(self):
+        """Name the check, what is wrong, how often, and the examples: one line of the command's output."""
         shown = ", ".join(str(e) for e in self.examples)
         more = f" (and {self.count - len(self.examples)} more)" if self.count > len(self.examples) else ""
         return f"{self.check}: {self.description}: {self.count} — {shown}{more}"
@@ -29,11 +33,14 @@ class Finding:
 
 @dataclass
 class Report:
+    """What a run of the checks found, and the sizes it checked."""
+
     findings: list
     stats: dict
 
     @property
     def ok(self):
+        """Whether every invariant holds."""
         return not self.findings
 
 

@@ -1,29 +1,15 @@
 """Named refusals of the ledger. Each is raised before anything is written, so a refusal changes nothing."""
-from portal import text
+from portal.kernel.errors import MAX_REASON, DomainError, ReasonRequired, ValidationError, clean_text, require_reason
 
-MAX_REASON = 1000
+# The name the doors catch: any refusal of the domain (identity's too), not only the ledger's own.
+LedgerError = DomainError
 
-
-class LedgerError(Exception):
-    """Base class: `code` is the stable machine-readable name, `field` the input it concerns (if any)."""
-
-    code = "ledger_error"
-    field = None
-
-    def __init__(self, message=None, *, field=None):
-        super().__init__(message or self.__doc__)
-        if field is not None:
-            self.field = field
-
-    @property
-    def message(self):
-        return str(self)
-
-
-class ValidationError(LedgerError):
-    """The request is not valid."""
-
-    code = "validation_error"
+__all__ = [
+    "MAX_REASON", "AccountClosed", "AccountFrozen", "AlreadyReversed", "BalanceNotZero", "CurrencyMismatch",
+    "DomainError", "InsufficientFunds", "InvalidAmount", "InvalidCounterparty", "InvalidStatusChange",
+    "InvalidValueDate", "LedgerError", "NotReversible", "ReasonRequired", "ValidationError", "clean_text",
+    "require_reason",
+]
 
 
 class InvalidAmount(ValidationError):
@@ -90,40 +76,3 @@ class InvalidStatusChange(LedgerError):
     """The account is not in a state that allows this change."""
 
     code = "invalid_status_change"
-
-
-class ReasonRequired(ValidationError):
-    """A reason is required for this correction."""
-
-    field = "reason"
-
-
-def require_reason(reason):
-    """Return the reason without surrounding blanks, or raise ReasonRequired if there is none."""
-    reason = clean_text(reason, field="reason", max_length=MAX_REASON, multiline=True)
-    if not reason:
-        raise ReasonRequired()
-    return reason
-
-
-def clean_text(value, *, field, max_length, required=False, multiline=False):
-    """Return free text without surrounding blanks, or raise ValidationError naming `field`.
-
-    The one rule for every name, description and reason, whichever door it came in by: at most `max_length`
-    characters, and none of those portal.text refuses (control, text-direction, surrogate; line breaks too
-    unless `multiline`).
-    """
-    value = "" if value is None else value
-    if not isinstance(value, str):
-        raise ValidationError("must be text", field=field)
-    value = value.strip()
-    if multiline:
-        value = text.normalise_line_ends(value)
-    if required and not value:
-        raise ValidationError("must not be empty", field=field)
-    if len(value) > max_length:
-        raise ValidationError(f"must be at most {max_length} characters", field=field)
-    wrong = text.problem(value, multiline=multiline)
-    if wrong is not None:
-        raise ValidationError(wrong, field=field)
-    return value

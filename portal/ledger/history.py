@@ -41,6 +41,14 @@ class Position:
     entry_id: int
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of an account's history, and the cursor of the page after it (None on the last page)."""
+
+    lines: list
+    next_cursor: Optional[str]
+
+
 def _lines_query():
     other, other_account = aliased(Entry), aliased(Account)
     reversal = aliased(Transaction)
@@ -94,6 +102,17 @@ def account_history(account, *, after=None, date_from=None, date_to=None, limit=
     return [_line(row, account.currency) for row in db.session.execute(query, {"account_id": account.id})]
 
 
+def page(account, *, limit, after=None, date_from=None, date_to=None):
+    """Return the page of up to `limit` lines after `after` (a Position), with the cursor of the next one.
+
+    One line more than the page is read: if it exists there is a next page, and it starts after the page's last line.
+    """
+    lines = account_history(account, after=after, date_from=date_from, date_to=date_to, limit=limit + 1)
+    more = len(lines) > limit
+    lines = lines[:limit]
+    return Page(lines, encode_position(position_of(lines[-1])) if more else None)
+
+
 def account_transaction(account, transaction_id):
     """Return the line of `transaction_id` on `account`, or None if the transaction has no entry there."""
     row = db.session.execute(_LINES.where(Entry.transaction_id == transaction_id),
@@ -111,6 +130,7 @@ def posted_line(transaction, account, amount, counterparty=None):
 
 
 def position_of(line):
+    """Return where `line` stands in the history's order."""
     return Position(line.value_date, line.entry_id)
 
 

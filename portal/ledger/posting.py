@@ -12,7 +12,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit
 from portal.extensions import db
-from portal.ledger import ceiling, clock, errors
+from portal.kernel import clock
+from portal.ledger import ceiling, dates, errors
 from portal.ledger.balances import apply_to_day_ends, lowest_day_end_from, set_todays_day_ends
 from portal.ledger.locking import lock_accounts
 from portal.ledger.system import system_account_ref
@@ -120,18 +121,12 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
           correction=False, action="transaction.create"):
     """Write one balanced transaction with the given (account, signed amount) legs."""
     description = errors.clean_text(description, field="description", max_length=MAX_DESCRIPTION)
-    if sum(amount for _, amount in legs) != 0 or any(amount == 0 for _, amount in legs):
-        raise errors.InvalidAmount("the legs of a transaction must be non-zero and sum to zero")
-    if len({account.currency for account, _ in legs}) != 1:
-        raise errors.CurrencyMismatch()
-    if len({account.id for account, _ in legs}) != len(legs):
-        raise errors.InvalidCounterparty("an account appears twice in one transaction")
+    _check_legs(legs)
     customer_ids = [account.id for account, _ in legs if account.is_customer]
     locked = lock_accounts(customer_ids)
     today = _today_under_lock(locked.values())
     value_date = value_date or today
-    if value_date > today:
-        raise errors.InvalidValueDate("must not be in the future")
+    dates.refuse_future(value_date, today=today)
     subject = locked.get(getattr(subject, "id", None)) or locked[customer_ids[0]]
     for account_id in customer_ids:
         _check_can_post(locked[account_id], value_date, is_subject=account_id == subject.id, correction=correction)
@@ -177,6 +172,16 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
         },
     )
     return transaction
+
+
+def _check_legs(legs):
+    """Refuse legs that are not one balanced transaction: non-zero, summing to zero, one currency, each account once."""
+    if sum(amount for _, amount in legs) != 0 or any(amount == 0 for _, amount in legs):
+        raise errors.InvalidAmount("the legs of a transaction must be non-zero and sum to zero")
+    if len({account.currency for account, _ in legs}) != 1:
+        raise errors.CurrencyMismatch()
+    if len({account.id for account, _ in legs}) != len(legs):
+        raise errors.InvalidCounterparty("an account appears twice in one transaction")
 
 
 def _insert(transaction, legs):

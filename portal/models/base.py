@@ -5,6 +5,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, registry
 
+from portal.kernel import clock
+
 # Predictable constraint names, so migrations can refer to them on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -22,6 +24,7 @@ class UTCDateTime(sa.types.TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
+        """Refuse a naive datetime; send an aware one in UTC (naive UTC to SQLite, which has no time zones)."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -30,6 +33,7 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
+        """Return the stored timestamp as an aware datetime in UTC."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -41,8 +45,8 @@ JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
 
 def utcnow():
-    """Return the current time in UTC (a callable default, evaluated per row)."""
-    return dt.datetime.now(dt.UTC)
+    """Return the current time in UTC (a callable default, evaluated per row, on the one clock tests move)."""
+    return clock.now()
 
 
 class Base(DeclarativeBase):

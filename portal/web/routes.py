@@ -11,7 +11,8 @@ from wtforms import SelectChoice
 from portal import identity, ledger
 from portal.converters import parse_row_id
 from portal.extensions import db
-from portal.ledger import clock, history, numbers
+from portal.kernel import clock
+from portal.ledger import history, numbers
 from portal.models import Account, ApiToken, AuditEvent, Role, User
 from portal.observability import request_actor
 from portal.web.activity import describe
@@ -34,11 +35,13 @@ def customer_required(view):
 
 
 def own_accounts():
+    """Return the logged-in customer's accounts, oldest first."""
     return db.session.scalars(sa.select(Account).where(Account.owner_id == current_user.id)
                               .order_by(Account.opened_on, Account.number)).all()
 
 
 def own_account_or_404(account_id):
+    """Return the customer's account, or 404 for one that does not exist or is someone else's (the same answer)."""
     account = db.session.get(Account, account_id)
     if account is None or account.owner_id != current_user.id:
         abort(404)
@@ -52,10 +55,7 @@ def index():
     if current_user.is_staff:
         return redirect(url_for("admin.index"))
     accounts = own_accounts()
-    totals = {}
-    for account in accounts:
-        totals[account.currency] = totals.get(account.currency, 0) + account.balance
-    return render_template("web/index.html", accounts=accounts, totals=totals)
+    return render_template("web/index.html", accounts=accounts, totals=ledger.totals_by_currency(accounts))
 
 
 @bp.get("/accounts/<uuid:account_id>")
@@ -66,21 +66,21 @@ def account(account_id):
     form = BalanceAtDateForm(request.args)
     balance_at = None
     if form.date.data and form.validate():
-        if form.date.data > ledger.today():
+        try:
+            balance_at = (form.date.data, ledger.closing_balance(account, form.date.data))
+        except ledger.InvalidValueDate:
             form.date.errors.append("Choose today or an earlier date.")
-        else:
-            balance_at = (form.date.data, ledger.balance_at(account, form.date.data))
     try:
         after = history.decode_position(request.args["before"]) if request.args.get("before") else None
     except ValueError:
         abort(400)
-    lines = history.account_history(account, after=after, limit=PAGE_SIZE + 1)
-    older = history.encode_position(history.position_of(lines[PAGE_SIZE - 1])) if len(lines) > PAGE_SIZE else None
-    return render_template("web/account.html", account=account, lines=lines[:PAGE_SIZE], older=older,
+    page = history.page(account, after=after, limit=PAGE_SIZE)
+    return render_template("web/account.html", account=account, lines=page.lines, older=page.next_cursor,
                            first_page=after is None, form=form, balance_at=balance_at, today=ledger.today())
 
 
 def account_choices(accounts):
+    """Return the accounts as the token form's choices, each by name and number."""
     return [SelectChoice(str(a.id), f"{a.name} ({numbers.display(a.number)})") for a in accounts]
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from portal import identity
 from portal.extensions import db
-from portal.ledger import clock
+from portal.kernel import clock
 from portal.models import ApiToken, AuditEvent, Entry
 from tests.api.conftest import bearer, issue
 from tests.factories import SYSTEM, make_account

@@ -5,7 +5,7 @@ import pytest
 
 from portal import ledger
 from portal.extensions import db
-from portal.ledger import clock
+from portal.kernel import clock
 from portal.ledger.history import Position, encode_position
 from tests.api.conftest import bearer, issue
 from tests.factories import SYSTEM, days_ago, make_account

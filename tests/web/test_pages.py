@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from portal import identity, ledger
 from portal.extensions import db
-from portal.ledger import clock
+from portal.kernel import clock
 from portal.models import ApiToken, AuditEvent, Role
 from tests.api.conftest import bearer
 from tests.factories import SYSTEM, days_ago, make_account, make_user, snapshot

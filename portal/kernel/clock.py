@@ -1,4 +1,8 @@
-"""The bank's notion of "now" and "today"; tests move the clock by replacing `now`."""
+"""The bank's notion of "now" and "today", the one clock of every package; tests move it by replacing `now`.
+
+Callers read it as `clock.now()` (the module attribute, looked up at call time), never `from … import now`,
+so one monkeypatch moves every door's clock.
+"""
 import datetime as dt
 from zoneinfo import ZoneInfo
 
