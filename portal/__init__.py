@@ -52,7 +52,7 @@ def register_extensions(app):
 
 def register_request_hooks(app):
     # Before-request hooks run in the order they are registered, and Flask-Limiter checks in one of its own.
-    from portal import observability, security
+    from portal import observability, security, unit_of_work
     from portal.api import auth as api_auth
     from portal.web import filters
 
@@ -61,6 +61,7 @@ def register_request_hooks(app):
     api_auth.init_app(app)  # who calls the API: the rate limit counts per token or per address
     limiter.init_app(app)
     filters.init_app(app)
+    unit_of_work.init_app(app)  # last registered, so the first after-request step: the commit
 
 
 def register_blueprints(app):

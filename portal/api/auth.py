@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import g, request
 
-from portal import audit, identity
+from portal import identity, unit_of_work
 from portal.api.errors import ApiError, not_found
 from portal.extensions import db
 from portal.ledger import clock
@@ -20,9 +20,8 @@ UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="api"'}
 
 def _unauthorized(reason, token=None):
     actor = request_actor(token=token) if token is not None else request_actor()
-    audit.record_separately(actor, "api.unauthorized", object_type="request", object_id=request.path[:64],
-                            subject_user_id=token.user_id if token is not None else None, reason=reason,
-                            outcome="denied")
+    unit_of_work.refuse(actor, "api.unauthorized", reason=reason, object_type="request",
+                        object_id=request.path[:64], subject_user_id=token.user_id if token is not None else None)
     return ApiError(401, "unauthorized", "A valid bearer token is required.", headers=UNAUTHORIZED_HEADERS)
 
 
@@ -104,9 +103,9 @@ def _touch(token):
     now, ip = clock.now(), client_ip()
     if token.last_used_at is not None and now - token.last_used_at < TOUCH_INTERVAL and token.last_used_ip == ip:
         return
-    db.session.execute(sa.update(ApiToken).where(ApiToken.id == token.id)
-                       .values(last_used_at=now, last_used_ip=ip))
-    db.session.commit()
+    # Written at the end of the request whatever its outcome, in its one commit (a refused call was still a use).
+    unit_of_work.always(lambda: db.session.execute(sa.update(ApiToken).where(ApiToken.id == token.id)
+                                                   .values(last_used_at=now, last_used_ip=ip)))
 
 
 def require_scope(scope):
@@ -124,8 +123,8 @@ def require_scope(scope):
 
 def forbidden(token, reason):
     """Audit a refusal for lack of permission and return the 403 to raise."""
-    audit.record_separately(g.actor, "api.forbidden", object_type="request", object_id=request.path[:64],
-                            subject_user_id=token.user_id, reason=reason, outcome="denied")
+    unit_of_work.refuse(g.actor, "api.forbidden", reason=reason, object_type="request",
+                        object_id=request.path[:64], subject_user_id=token.user_id)
     return ApiError(403, "forbidden", f"Forbidden: {reason}.")
 
 

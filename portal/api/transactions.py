@@ -2,7 +2,7 @@
 from flask import g, request, url_for
 from flask_restx import Namespace, Resource
 
-from portal import audit, ledger
+from portal import ledger, unit_of_work
 from portal.api import idempotency
 from portal.api.auth import granted_account, granted_account_or_none, require_scope
 from portal.api.docs import documented, nullable
@@ -142,7 +142,6 @@ def _post_transaction(token, account_id):
     result = transaction_json(history.posted_line(transaction, account, posting["amount"], counterparty))
     if key is not None:
         idempotency.remember(token.user_id, key, 201, result)
-    db.session.commit()  # expires the ORM objects: what follows uses only what was read before
     return result, 201, {"Location": _location(account_id, result["id"])}
 
 
@@ -150,9 +149,9 @@ def _audit_refusal(account_id, code, message, invalid_input, errors=None):
     """Record a refused posting in its own transaction, the token as actor; nothing else was written."""
     owner = g.api_token.user_id
     detail = f"{code}: {message}" + (f" {errors}" if errors else "")
-    audit.record_separately(g.actor, "transaction.create", object_type="account", object_id=account_id,
-                            subject_user_id=owner, outcome="failed" if invalid_input else "denied",
-                            reason=detail[:1000])
+    unit_of_work.refuse(g.actor, "transaction.create", reason=detail[:1000],
+                        outcome="failed" if invalid_input else "denied", object_type="account",
+                        object_id=account_id, subject_user_id=owner)
 
 
 def _location(account_id, transaction_id):

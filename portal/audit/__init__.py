@@ -98,9 +98,3 @@ def record(actor, action, *, object_type=None, object_id=None, subject_user_id=N
         outcome=outcome,
     ))
 
-
-def record_separately(actor, action, **fields):
-    """Record a refused or failed attempt in a transaction of its own, after the caller rolled back its work."""
-    db.session.rollback()
-    record(actor, action, **fields)
-    db.session.commit()
