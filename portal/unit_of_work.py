@@ -54,19 +54,25 @@ def fail():
     _state().failed = True
 
 
-def finish():
-    """End the unit: make the kept writes and refusal records, then commit once. Safe to call twice."""
-    state = g.pop("unit_of_work", None)
-    if state is None:
-        db.session.commit()
-        return
+def finish(*, expire=True):
+    """End the unit: make the kept writes and refusal records, then commit once. Safe to call twice.
+
+    `expire=False` keeps the loaded objects' values after the commit, for a response still being streamed from
+    them (a CSV export) once its request's unit has ended.
+    """
+    state = g.pop("unit_of_work", None) or _State()
     if state.failed:
         db.session.rollback()
     for actor, action, fields in state.refusals:
         audit.record(actor, action, **fields)
     for write in state.writes:
         write()
-    db.session.commit()
+    session = db.session()
+    session.expire_on_commit = expire
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 @contextmanager
@@ -91,7 +97,7 @@ def init_app(app):
     @app.after_request
     def _finish(response):
         try:
-            finish()
+            finish(expire=False)  # the session ends with the request: nothing reads it again but a streamed body
         except Exception as exc:  # noqa: BLE001 -- answered by the app's own error handlers, as a view's error
             return app.make_response(app.handle_user_exception(exc))
         return response

@@ -80,7 +80,7 @@ def test_a_commit_that_fails_is_an_error_response_and_nothing_is_written(client,
     def lost(*_args, **_kwargs):
         raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(db.session, "commit", lost)  # the request's scoped session is this one's registry
+    monkeypatch.setattr(sa.orm.Session, "commit", lost)  # every session's: the request has one of its own
     response = post(client, account, secret, {"amount": "-10.00"})
     monkeypatch.undo()
     assert response.status_code == 503 and response.get_json()["code"] == "service_unavailable"
