@@ -112,3 +112,21 @@ def test_the_customer_pages_record_a_refused_token_creation(client, app):
     assert refused and refused[-1].outcome == "failed" and refused[-1].subject_user_id == owner.id
     after = snapshot()
     assert after.pop("audit_events") == before.pop("audit_events") + 1 and after == before
+
+
+def test_an_api_read_costs_the_credential_check_and_its_own_query(client, funded):
+    """The one credential check reads the token, its owner and the URL's account in one round trip."""
+    _, account, secret = funded
+    client.get(f"/api/v1/accounts/{account.id}/balance", headers=bearer(secret))  # last use written once
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement.split()[0].upper())
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response = client.get(f"/api/v1/accounts/{account.id}/balance", headers=bearer(secret))
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    assert response.status_code == 200
+    assert [s for s in statements if s != "BEGIN"] == ["SELECT", "SELECT"], statements  # BEGIN: SQLite's own

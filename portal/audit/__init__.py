@@ -40,6 +40,11 @@ class Actor:
         return cls(type="user", user_id=user.id, **where)
 
     @classmethod
+    def for_principal(cls, principal, **where):
+        """Return the actor for an API call: the customer, through the credential that acts for them."""
+        return cls(type="token", user_id=principal.user_id, token_id=principal.token_id, **where)
+
+    @classmethod
     def for_token(cls, token, **where):
         return cls(type="token", user_id=token.user_id, token_id=token.id, **where)
 
