@@ -4,7 +4,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 from flask import Flask
 
-from portal import admin, api, commands, converters, display, errors, health, observability, security
+from portal import admin, api, commands, converters, display, errors, health, observability, security, unit_of_work
 from portal.api import auth as api_auth
 from portal.auth import routes as auth
 from portal.config import load_config
@@ -62,6 +62,7 @@ def register_request_hooks(app):
     api_auth.init_app(app)  # who calls the API: the rate limit counts per token or per address
     limiter.init_app(app)
     display.init_app(app)
+    unit_of_work.init_app(app)  # last registered, so the first after-request step: the commit
 
 
 def register_blueprints(app):

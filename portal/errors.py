@@ -5,10 +5,11 @@ from flask import g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
+from portal import unit_of_work
 from portal.api import PREFIX as API_PREFIX
 from portal.api.errors import error_response
 from portal.database import is_unavailable
-from portal.extensions import db, login_manager
+from portal.extensions import login_manager
 
 log = logging.getLogger("portal.errors")
 
@@ -34,19 +35,21 @@ def init_app(app):
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        unit_of_work.fail()
         return _page(400, "The form has expired or was not sent from this site. Reload the page and try again.")
 
     @app.errorhandler(HTTPException)
     def http_error(error):
         if is_api_request():
             return error_response(error)
+        unit_of_work.fail()
         return _page(error.code or 500)
 
     @app.errorhandler(Exception)
     def unexpected(error):
         if is_api_request():
             return error_response(error)
-        db.session.rollback()
+        unit_of_work.fail()
         if is_unavailable(error):
             log.error("database unavailable on %s", request.path, exc_info=error)
             # The page must render without the database: treat the visitor as anonymous (Flask-Login's

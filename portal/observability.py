@@ -122,13 +122,16 @@ def client_ip():
     return request.remote_addr
 
 
-def request_actor(user=None, token=None):
-    """Describe who acts in this request, and from where, for the audit log."""
+def request_actor(user=None, token=None, principal=None):
+    """Describe who acts in this request (a principal, a token, a user, or nobody) and from where, for the audit
+    log."""
     user_agent = request.headers.get("User-Agent")
     # The server's id, not the client's: a client may reuse or copy ids, and the audit log must tell requests
     # apart. The client's (how it correlates) is kept beside it.
     where = {"ip": client_ip(), "user_agent": user_agent.replace("\x00", "") if user_agent else user_agent,
              "request_id": server_request_id(), "client_request_id": client_request_id()}
+    if principal is not None:
+        return Actor.for_principal(principal, **where)
     if token is not None:
         return Actor.for_token(token, **where)
     if user is not None:
@@ -138,7 +141,7 @@ def request_actor(user=None, token=None):
 
 def _start():
     # Reset per-request state explicitly: `g` belongs to the app context, which a test may keep across requests.
-    for name in ("server_request_id", "client_request_id", "actor", "api_token", "credential", "granted",
+    for name in ("server_request_id", "client_request_id", "actor", "principal", "credential",
                  "csp_nonce"):
         g.pop(name, None)
     g.started = time.perf_counter()

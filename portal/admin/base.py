@@ -8,7 +8,7 @@ from flask_admin.contrib.sqla.filters import FilterConverter
 from flask_admin.model.filters import BaseIntFilter, BaseIntListFilter, convert
 from markupsafe import Markup
 
-from portal import audit
+from portal import unit_of_work
 from portal.admin.access import StaffOnly
 from portal.converters import parse_row_id, parse_uuid
 from portal.database import MAX_INTEGER, largest_value
@@ -137,11 +137,10 @@ class PortalModelView(StaffOnly, ModelView):
             actor = request_actor(user=_current_user())
             try:
                 result = perform(actor)
-                db.session.commit()
             except LedgerError as exc:
-                audit.record_separately(actor, action, object_type=object_type, object_id=object_id,
-                                        subject_user_id=subject, outcome="denied",
-                                        reason=f"{exc.code}: {exc.message}; asked because: {form.reason.data}")
+                unit_of_work.refuse(actor, action, object_type=object_type, object_id=object_id,
+                                    subject_user_id=subject,
+                                    reason=f"{exc.code}: {exc.message}; asked because: {form.reason.data}")
                 field = f"{exc.field}: " if exc.field else ""
                 flash(f"Refused: {field}{exc.message}", "error")
                 return self.render("admin/correction.html", form=form, title=title, back=back), 200

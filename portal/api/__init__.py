@@ -25,8 +25,8 @@ def rate_limit_key():
     stops before authentication, so its 401 is neither answered nor audited again.
     """
     found = g.get("credential")
-    if found is not None and found.problem is None:
-        return f"token:{found.token.id}"
+    if found is not None and found.principal is not None:
+        return f"token:{found.principal.token_id}"
     return f"address:{client_ip() or 'unknown'}"
 
 

@@ -3,7 +3,7 @@ from flask import g
 from flask_restx import Namespace, Resource
 
 from portal import ledger
-from portal.api.auth import granted_account, granted_accounts, require_scope
+from portal.api.auth import granted_account, require_scope
 from portal.api.docs import documented, nullable
 from portal.api.params import query_date, validation_error
 from portal.api.presenters import account_json
@@ -51,7 +51,7 @@ class AccountList(Resource):
     @require_scope(Scope.ACCOUNTS_READ)
     def get(self):
         """List the accounts granted to the token."""
-        accounts = db.session.scalars(granted_accounts(g.api_token).order_by(Account.opened_on, Account.number))
+        accounts = db.session.scalars(g.principal.accounts().order_by(Account.opened_on, Account.number))
         return {"data": [account_json(account) for account in accounts]}
 
 
@@ -64,7 +64,7 @@ class AccountDetail(Resource):
     @require_scope(Scope.ACCOUNTS_READ)
     def get(self, account_id):
         """Show one account."""
-        return account_json(granted_account(g.api_token, account_id))
+        return account_json(granted_account(g.principal, account_id))
 
 
 @ns.route("/<uuid:account_id>/balance")
@@ -78,7 +78,7 @@ class AccountBalance(Resource):
     @require_scope(Scope.ACCOUNTS_READ)
     def get(self, account_id):
         """Show the account's current balance, or its balance at the end of a date."""
-        account = granted_account(g.api_token, account_id)
+        account = granted_account(g.principal, account_id)
         day = query_date("date")
         if day is None:
             balance = account.balance

@@ -12,8 +12,9 @@ from flask import jsonify
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
+from portal import unit_of_work
 from portal.database import is_unavailable
-from portal.extensions import db, limiter
+from portal.extensions import limiter
 from portal.ledger import LedgerError
 from portal.ledger import ValidationError as LedgerValidationError
 from portal.observability import current_request_id
@@ -105,7 +106,6 @@ def to_api_error(exc):
         headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else {}
         errors = {"body": "is not valid JSON"} if status == 400 else None
         return ApiError(status, code, message, errors=errors, headers=headers)
-    db.session.rollback()
     if is_unavailable(exc):
         log.error("database unavailable", exc_info=exc, extra={"fields": {"request_id": current_request_id()}})
         return ApiError(503, "service_unavailable", "The service is briefly unavailable; retry shortly.",
@@ -115,5 +115,6 @@ def to_api_error(exc):
 
 
 def error_response(exc):
-    """Answer `exc` with the envelope."""
+    """Answer `exc` with the envelope; the request's work is rolled back (its refusal records are kept)."""
+    unit_of_work.fail()
     return envelope(to_api_error(exc))

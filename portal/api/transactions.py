@@ -2,9 +2,9 @@
 from flask import g, request, url_for
 from flask_restx import Namespace, Resource
 
-from portal import audit, ledger
+from portal import ledger, unit_of_work
 from portal.api import idempotency
-from portal.api.auth import granted_account, granted_account_or_none, require_scope
+from portal.api.auth import granted_account, require_scope
 from portal.api.docs import documented, nullable
 from portal.api.errors import ApiError, from_ledger_error, not_found, validation_error
 from portal.api.params import json_object, parse_date, parse_uuid, query_date, query_int
@@ -89,7 +89,7 @@ class TransactionList(Resource):
     @require_scope(Scope.TRANSACTIONS_READ)
     def get(self, account_id):
         """List the account's transactions, newest value date first."""
-        account = granted_account(g.api_token, account_id)
+        account = granted_account(g.principal, account_id)
         date_from, date_to = query_date("from"), query_date("to")
         if date_from and date_to and date_from > date_to:
             raise validation_error({"from": "must not be after `to`"})
@@ -108,7 +108,7 @@ class TransactionList(Resource):
     def post(self, account_id):
         """Post a deposit, withdrawal or transfer on the account."""
         try:
-            return _post_transaction(g.api_token, account_id)
+            return _post_transaction(g.principal, account_id)
         except ledger.LedgerError as exc:
             _audit_refusal(account_id, exc.code, exc.message, isinstance(exc, ledger.ValidationError))
             raise from_ledger_error(exc) from None
@@ -117,17 +117,17 @@ class TransactionList(Resource):
             raise
 
 
-def _post_transaction(token, account_id):
-    account = granted_account(token, account_id)
+def _post_transaction(principal, account_id):
+    account = granted_account(principal, account_id)
     key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
     body = json_object(POST_FIELDS)
-    posting = _parse_posting(body, account, token)
+    posting = _parse_posting(body, account, principal)
     counterparty = posting["counterparty"]
-    if counterparty is not None and posting["amount"] > 0 and granted_account_or_none(token, counterparty.id) is None:
+    if counterparty is not None and posting["amount"] > 0 and principal.account(counterparty.id) is None:
         raise ApiError(403, "forbidden", "Pulling money from an account needs transactions:write on that account.")
 
     if key is not None:
-        replay = idempotency.claim(token.user_id, key, idempotency.fingerprint(str(account.id), body))
+        replay = idempotency.claim(principal.user_id, key, idempotency.fingerprint(str(account.id), body))
         if replay is not None:
             return replay.body, replay.status, {"Idempotent-Replayed": "true",
                                                 "Location": _location(account.id, replay.body["id"])}
@@ -137,31 +137,30 @@ def _post_transaction(token, account_id):
     except ledger.LedgerError as exc:
         # Someone else's account changed state after _payee looked at it (frozen, closed, full): the same one
         # answer as ever, not the ledger's precise one.
-        unowned = counterparty is not None and counterparty.owner_id != token.user_id
+        unowned = counterparty is not None and counterparty.owner_id != principal.user_id
         if unowned and exc.field == "counterparty_account_id":
             raise validation_error(dict(UNKNOWN_COUNTERPARTY)) from None
         raise
     result = transaction_json(history.posted_line(transaction, account, posting["amount"], counterparty))
     if key is not None:
-        idempotency.remember(token.user_id, key, 201, result)
-    db.session.commit()  # expires the ORM objects: what follows uses only what was read before
+        idempotency.remember(principal.user_id, key, 201, result)
     return result, 201, {"Location": _location(account_id, result["id"])}
 
 
 def _audit_refusal(account_id, code, message, invalid_input, errors=None):
-    """Record a refused posting in its own transaction, the token as actor; nothing else was written."""
-    owner = g.api_token.user_id
+    """Have the request end in the record of a refused posting, the token as actor, and nothing else."""
+    owner = g.principal.user_id
     detail = f"{code}: {message}" + (f" {errors}" if errors else "")
-    audit.record_separately(g.actor, "transaction.create", object_type="account", object_id=account_id,
-                            subject_user_id=owner, outcome="failed" if invalid_input else "denied",
-                            reason=detail[:1000])
+    unit_of_work.refuse(g.actor, "transaction.create", reason=detail[:1000],
+                        outcome="failed" if invalid_input else "denied", object_type="account",
+                        object_id=account_id, subject_user_id=owner)
 
 
 def _location(account_id, transaction_id):
     return url_for("api.transactions_transaction_detail", account_id=account_id, transaction_id=transaction_id)
 
 
-def _parse_posting(body, account, token):
+def _parse_posting(body, account, principal):
     """Turn the POST body into domain arguments; the rules about them are the ledger's to apply."""
     errors = {}
     amount = _parse_amount(body, account.currency, errors)
@@ -182,7 +181,7 @@ def _parse_posting(body, account, token):
         if counterparty_id is None:
             errors.update(UNKNOWN_COUNTERPARTY)
         elif not errors:  # looked up only for an otherwise valid body, so the other fields' errors say nothing
-            counterparty = _payee(counterparty_id, account, token, amount, value_date)
+            counterparty = _payee(counterparty_id, account, principal, amount, value_date)
     if errors:
         raise validation_error(errors)
     return {"amount": amount, "description": description, "value_date": value_date, "counterparty": counterparty}
@@ -200,8 +199,8 @@ def _parse_amount(body, currency, errors):
         return None
 
 
-def _payee(counterparty_id, account, token, amount, value_date):
-    """Return the counterparty account the token may name, or raise the one validation_error for any other.
+def _payee(counterparty_id, account, principal, amount, value_date):
+    """Return the counterparty account the principal may name, or raise the one validation_error for any other.
 
     The owner's own accounts are theirs to know: the ledger says precisely what is wrong with them, if anything.
     Any other account can only be paid (never pulled from), and only while it can take the payment; whether it
@@ -211,7 +210,7 @@ def _payee(counterparty_id, account, token, amount, value_date):
     counterparty = db.session.get(Account, counterparty_id)
     if counterparty is None or counterparty.kind != AccountKind.CUSTOMER.value:
         raise validation_error(dict(UNKNOWN_COUNTERPARTY))
-    if counterparty.owner_id == token.user_id:
+    if counterparty.owner_id == principal.user_id:
         return counterparty
     payable = (amount < 0 and counterparty.status == AccountStatus.ACTIVE.value
                and counterparty.currency == account.currency
@@ -231,7 +230,7 @@ class TransactionDetail(Resource):
     @require_scope(Scope.TRANSACTIONS_READ)
     def get(self, account_id, transaction_id):
         """Show one transaction, as seen from the account."""
-        account = granted_account(g.api_token, account_id)
+        account = granted_account(g.principal, account_id)
         line = history.account_transaction(account, transaction_id)
         if line is None:
             raise not_found("transaction")

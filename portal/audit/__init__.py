@@ -41,6 +41,11 @@ class Actor:
         return cls(type="user", user_id=user.id, **where)
 
     @classmethod
+    def for_principal(cls, principal, **where):
+        """Return the actor for an API call: the customer, through the credential that acts for them."""
+        return cls(type="token", user_id=principal.user_id, token_id=principal.token_id, **where)
+
+    @classmethod
     def for_token(cls, token, **where):
         """Return the actor for an API token acting for its owner."""
         return cls(type="token", user_id=token.user_id, token_id=token.id, **where)
@@ -101,9 +106,3 @@ def record(actor, action, *, object_type=None, object_id=None, subject_user_id=N
         outcome=outcome,
     ))
 
-
-def record_separately(actor, action, **fields):
-    """Record a refused or failed attempt in a transaction of its own, after the caller rolled back its work."""
-    db.session.rollback()
-    record(actor, action, **fields)
-    db.session.commit()

@@ -2,10 +2,10 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from portal import audit, identity
+from portal import audit, identity, unit_of_work
 from portal.auth.forms import LoginForm, LogoutForm
 from portal.auth.redirects import local_target
-from portal.extensions import db, limiter
+from portal.extensions import limiter
 from portal.observability import client_ip, request_actor
 
 bp = Blueprint("auth", __name__)
@@ -45,10 +45,9 @@ def login():
         password_ok = identity.verify_password(user.password_hash if user else None, form.password.data)
         if user is None or not password_ok or not user.active:
             reason = "unknown email" if user is None else ("wrong password" if not password_ok else "deactivated")
-            audit.record_separately(request_actor(), "auth.login_failed", object_type="user",
-                                    object_id=user.id if user else None, subject_user_id=user.id if user else None,
-                                    changes={"email": [None, identity.normalize_email(form.email.data)]},
-                                    reason=reason, outcome="denied")
+            unit_of_work.refuse(request_actor(), "auth.login_failed", reason=reason, object_type="user",
+                                object_id=user.id if user else None, subject_user_id=user.id if user else None,
+                                changes={"email": [None, identity.normalize_email(form.email.data)]})
             flash(GENERIC_FAILURE, "error")
             return render_template("auth/login.html", form=form)
         # A new session at login: whatever an attacker may have planted in the old one is gone.
@@ -56,7 +55,6 @@ def login():
         login_user(user)
         audit.record(request_actor(user=user), "auth.login", object_type="user", object_id=user.id,
                      subject_user_id=user.id)
-        db.session.commit()
         return redirect(safe_next(form.next.data, user))
     if request.method == "POST":
         flash("Please fill in both fields.", "error")
@@ -70,7 +68,6 @@ def logout():
     if current_user.is_authenticated and form.validate_on_submit():
         audit.record(request_actor(user=current_user), "auth.logout", object_type="user", object_id=current_user.id,
                      subject_user_id=current_user.id)
-        db.session.commit()
         logout_user()
         session.clear()
         flash("You are logged out.", "info")

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 import click
 import sqlalchemy as sa
 
-from portal import audit
+from portal import unit_of_work
 from portal.audit import Actor
 from portal.converters import parse_uuid
 from portal.extensions import db
@@ -21,16 +21,16 @@ def system_actor():
 
 @contextmanager
 def command_transaction(action, actor, **audit_fields):
-    """Commit the command's work once; on a domain refusal roll back, audit the failure, and exit 1."""
-    try:
-        yield
-        db.session.commit()
-    except LedgerError as exc:
-        audit.record_separately(actor, action, outcome="failed", reason=_describe(exc), **audit_fields)
-        raise click.ClickException(_describe(exc)) from None
-    except Exception:
-        db.session.rollback()
-        raise
+    """Run the command as one unit of work: one commit; on a domain refusal, its audit record alone, and exit 1."""
+    with unit_of_work.scope():
+        try:
+            yield
+        except LedgerError as exc:
+            unit_of_work.refuse(actor, action, reason=_describe(exc), outcome="failed", **audit_fields)
+            refusal = click.ClickException(_describe(exc))
+        else:
+            return
+    raise refusal from None
 
 
 def _describe(exc):

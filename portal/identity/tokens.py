@@ -91,10 +91,3 @@ def token_problem(token, now=None):
         return "owner_inactive"
     return None
 
-
-def authenticate_token(secret, *, now=None):
-    """Return the usable token for `secret`, or None: unknown, revoked, expired, or its owner deactivated."""
-    token = find_token(secret)
-    if token is None or token_problem(token, now) is not None:
-        return None
-    return token

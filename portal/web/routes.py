@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import aliased
 from wtforms import SelectChoice
 
-from portal import identity, ledger
+from portal import identity, ledger, unit_of_work
 from portal.converters import parse_row_id
 from portal.extensions import db
 from portal.kernel import clock
@@ -95,13 +95,13 @@ def tokens():
     if form.validate_on_submit():
         chosen = [a for a in accounts if str(a.id) in set(form.accounts.data)]
         expires_at = clock.now() + dt.timedelta(days=int(form.expires_in.data)) if form.expires_in.data else None
+        actor = request_actor(user=current_user)
         try:
             token, secret = identity.issue_token(current_user, name=form.name.data, scopes=form.scopes.data,
-                                                 accounts=chosen, expires_at=expires_at,
-                                                 actor=request_actor(user=current_user))
-            db.session.commit()
+                                                 accounts=chosen, expires_at=expires_at, actor=actor)
         except ledger.ValidationError as exc:
-            db.session.rollback()
+            unit_of_work.refuse(actor, "token.create", reason=f"{exc.code}: {exc.message}", outcome="failed",
+                                object_type="token", subject_user_id=current_user.id)
             flash(f"The token was not created: {exc.field} {exc.message}.", "error")
         else:
             flash(f"Token “{token.name}” created. Copy it now: it will not be shown again.", "success")
@@ -125,7 +125,6 @@ def revoke_token(token_id):
     form = RevokeTokenForm()
     if form.validate_on_submit():
         identity.revoke_token(token, actor=request_actor(user=current_user), reason="revoked by the customer")
-        db.session.commit()
         flash(f"Token “{token.name}” is revoked.", "success")
         return redirect(url_for("web.tokens"))
     return render_template("web/revoke_token.html", token=token, form=form, now=clock.now(),
