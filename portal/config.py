@@ -55,6 +55,7 @@ class Config:
     TESTING = False
 
     def __init__(self):
+        """Read the settings every environment shares from the environment variables."""
         self.SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{ROOT / 'instance' / 'portal.db'}")
         # pre-ping: a connection the server dropped (restart, failover) is replaced before use, not reported.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -103,6 +104,7 @@ class DevelopmentConfig(Config):
     ENV_NAME = "development"
 
     def __init__(self):
+        """Let cookies travel over plain HTTP, and make up a per-process secret if none is set."""
         super().__init__()
         self.SESSION_COOKIE_SECURE = False
         self.REMEMBER_COOKIE_SECURE = False
@@ -118,6 +120,7 @@ class TestingConfig(DevelopmentConfig):
     TESTING = True
 
     def __init__(self):
+        """Default to an in-memory SQLite database; turn rate limits off, CSRF on and password hashing fast."""
         super().__init__()
         self.SQLALCHEMY_DATABASE_URI = _database_url("sqlite://")
         self.RATELIMIT_ENABLED = False
@@ -129,6 +132,7 @@ class ProductionConfig(Config):
     """Production: every secret from the environment, secure cookies, never the debugger."""
 
     def validate(self):
+        """Refuse what every environment refuses, and also the debugger (DEBUG or FLASK_DEBUG)."""
         super().validate()
         # `flask run --debug` (FLASK_DEBUG) would serve Werkzeug's interactive debugger: code execution.
         if _env("FLASK_DEBUG", "0").lower() not in ("0", "false", "no"):

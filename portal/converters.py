@@ -35,8 +35,10 @@ class RowIdConverter(IntegerConverter):
     """
 
     def __init__(self, url_map):
+        """Accept only whole numbers from 1 to the largest INTEGER."""
         super().__init__(url_map, min=1, max=MAX_INTEGER)
 
 
 def init_app(app):
+    """Register the `id` URL converter."""
     app.url_map.converters["id"] = RowIdConverter

@@ -27,6 +27,7 @@ TITLES = {
 
 
 def is_api_request():
+    """Tell whether this request is for the API: its prefix, or a path under it."""
     return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
 
 

@@ -25,6 +25,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line; a record's `fields` (a dict) are merged in."""
 
     def format(self, record):
+        """Render `record` as one JSON line: time, level, logger, message, its fields and any traceback."""
         line = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
         line.update(getattr(record, "fields", {}))
@@ -49,10 +50,12 @@ class RateLimiterAlarm(logging.Filter):
     }
 
     def __init__(self, level):
+        """Keep `level` (LOG_LEVEL), applied to each record after its level may have been changed."""
         super().__init__()
         self.level = level
 
     def filter(self, record):
+        """Reword and re-level a storage event; let a record through only at the kept level or above."""
         for start, (level, message) in self.MEANINGS.items():
             if record.getMessage().startswith(start):
                 record.levelno, record.levelname = level, logging.getLevelName(level)

@@ -48,6 +48,7 @@ def csp_nonce():
 
 
 def policy():
+    """Return the Content-Security-Policy for this response, allowing this request's nonce if one was issued."""
     if "csp_nonce" not in g:
         return CONTENT_SECURITY_POLICY
     nonce = f"'nonce-{g.csp_nonce}'"

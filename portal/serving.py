@@ -37,6 +37,7 @@ class JsonLogger(glogging.Logger):
     """gunicorn's logger, with JSON-formatted error and access logs."""
 
     def setup(self, cfg):
+        """Set up gunicorn's logs with JSON lines, the access log at gunicorn's loglevel."""
         super().setup(cfg)
         # One knob: LOG_LEVEL=WARNING (gunicorn's loglevel) also silences the per-request access lines.
         self.access_log.setLevel(self.LOG_LEVELS.get(cfg.loglevel.lower(), logging.INFO))
@@ -45,6 +46,7 @@ class JsonLogger(glogging.Logger):
                 handler.setFormatter(JsonFormatter())
 
     def access(self, resp, req, environ, request_time):
+        """Log one JSON access line for a response, with its request id, status, duration and size."""
         if not self.access_log_enabled:
             return
         headers = {name.lower(): value for name, value in resp.headers}

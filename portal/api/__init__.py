@@ -14,6 +14,7 @@ class PortalApi(Api):
     """Flask-RESTX's Api, with every error of its routes answered in the one envelope."""
 
     def handle_error(self, e):
+        """Answer any error raised in the API's routes with the envelope."""
         return error_response(e)
 
 

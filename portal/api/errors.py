@@ -49,16 +49,19 @@ class ApiError(Exception):
     """An error to answer with the envelope."""
 
     def __init__(self, status, code, message, errors=None, headers=None):
+        """Keep the status, code and message to answer with, and any per-field errors and extra headers."""
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.errors, self.headers = errors, headers or {}
 
 
 def not_found(what="account"):
+    """Build the 404 error for a `what` (an account unless told) that does not exist or is not the caller's."""
     return ApiError(404, "not_found", f"No such {what}.")
 
 
 def validation_error(errors, message="The request is not valid."):
+    """Build the 400 error carrying a message per invalid field."""
     return ApiError(400, "validation_error", message, errors=errors)
 
 
@@ -80,6 +83,7 @@ def _seconds_until_reset():
 
 
 def envelope(error):
+    """Render `error` as the JSON envelope, with its status, its headers and the request id."""
     body = {"code": error.code, "message": error.message}
     if error.errors is not None:
         body["errors"] = error.errors

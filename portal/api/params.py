@@ -29,11 +29,13 @@ def parse_uuid(text):
 
 
 def query_date(name):
+    """Parse query parameter `name` as a YYYY-MM-DD date; return None when it is absent."""
     value = request.args.get(name)
     return None if value is None else parse_date(value, name)
 
 
 def query_int(name, *, default, low, high):
+    """Parse query parameter `name` as a whole number from `low` to `high`; return `default` when it is absent."""
     value = request.args.get(name)
     if value is None:
         return default

@@ -3,6 +3,7 @@ from portal.money import format_amount
 
 
 def account_json(account):
+    """Present an account as the API's account object, its balance a decimal string."""
     return {
         "id": str(account.id),
         "number": account.number,
@@ -19,6 +20,7 @@ def _id(value):
 
 
 def transaction_json(line):
+    """Present a transaction as one account sees it (a history line) as the API's transaction object."""
     return {
         "id": str(line.transaction_id),
         "account_id": str(line.account_id),

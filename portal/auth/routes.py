@@ -14,6 +14,7 @@ GENERIC_FAILURE = "Wrong email or password."
 
 
 def login_rate_limit():
+    """Return the login attempt limit, read from the running app's configuration (LOGIN_RATE_LIMIT)."""
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
@@ -24,6 +25,7 @@ def login_rate_key():
 
 
 def home_for(user):
+    """Return the page `user` lands on: the admin index for staff, the customer pages for customers."""
     return url_for("admin.index") if user.is_staff else url_for("web.index")
 
 

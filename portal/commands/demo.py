@@ -27,7 +27,7 @@ SHOPS = ["Grocery store", "Coffee", "Train ticket", "Pharmacy", "Bookshop", "Res
 
 @click.group("demo", help="Demo data.")
 def group():
-    pass
+    """Group the commands that load demo data."""
 
 
 @group.command("load")

@@ -11,11 +11,15 @@ from portal.models.base import Base, utcnow
 
 
 class AccountKind(enum.StrEnum):
+    """Whose an account is: a customer's, or the bank's own (system)."""
+
     CUSTOMER = "customer"
     SYSTEM = "system"
 
 
 class AccountStatus(enum.StrEnum):
+    """Where an account is in its life: active, frozen or closed."""
+
     ACTIVE = "active"
     FROZEN = "frozen"
     CLOSED = "closed"
@@ -70,7 +74,9 @@ class Account(Base):
 
     @property
     def is_customer(self):
+        """Tell whether this is a customer account rather than one of the bank's system accounts."""
         return self.kind == AccountKind.CUSTOMER.value
 
     def __repr__(self):
+        """Show the account by number, kind, currency and status."""
         return f"<Account {self.number} {self.kind} {self.currency} {self.status}>"

@@ -41,4 +41,5 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(sa.String(16), default="success")
 
     def __repr__(self):
+        """Show the event by id, action and outcome."""
         return f"<AuditEvent {self.id} {self.action} {self.outcome}>"

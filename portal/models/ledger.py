@@ -11,6 +11,8 @@ from portal.models.base import Base, utcnow
 
 
 class TransactionKind(enum.StrEnum):
+    """What a transaction is: a deposit, withdrawal, transfer, reversal or staff adjustment."""
+
     DEPOSIT = "deposit"
     WITHDRAWAL = "withdrawal"
     TRANSFER = "transfer"
@@ -50,6 +52,7 @@ class Transaction(Base):
     reversed_by = relationship("Transaction", foreign_keys=[reverses_id], back_populates="reverses", uselist=False)
 
     def __repr__(self):
+        """Show the transaction by id, kind and value date."""
         return f"<Transaction {self.id} {self.kind} {self.value_date}>"
 
 
@@ -77,6 +80,7 @@ class Entry(Base):
     account = relationship("Account")
 
     def __repr__(self):
+        """Show the entry by account id and signed amount."""
         return f"<Entry {self.account_id} {self.amount}>"
 
 

@@ -10,6 +10,8 @@ from portal.models.base import Base, utcnow
 
 
 class Scope(enum.StrEnum):
+    """A permission an API token may carry: read accounts, read transactions, or post transactions."""
+
     ACCOUNTS_READ = "accounts:read"
     TRANSACTIONS_READ = "transactions:read"
     TRANSACTIONS_WRITE = "transactions:write"
@@ -47,6 +49,7 @@ class ApiToken(Base):
 
     @property
     def scope_set(self):
+        """Return the token's scopes as a set."""
         return frozenset(self.scopes.split())
 
     def status(self, now):
@@ -58,4 +61,5 @@ class ApiToken(Base):
         return "active"
 
     def __repr__(self):
+        """Show the token by id and prefix (never its secret)."""
         return f"<ApiToken {self.id} {self.prefix}>"

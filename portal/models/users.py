@@ -19,6 +19,7 @@ class Role(enum.StrEnum):
 
     @property
     def is_staff(self):
+        """Tell whether this role is a staff role (any but customer)."""
         return self is not Role.CUSTOMER
 
 
@@ -47,10 +48,12 @@ class User(UserMixin, Base):
 
     @property
     def role_enum(self):
+        """Return the user's role as a Role."""
         return Role(self.role)
 
     @property
     def is_staff(self):
+        """Tell whether the user is a member of staff."""
         return self.role_enum.is_staff
 
     @property
@@ -59,7 +62,9 @@ class User(UserMixin, Base):
         return self.active
 
     def has_role(self, *roles):
+        """Tell whether the user's role is one of `roles`."""
         return self.role in {str(role) for role in roles}
 
     def __repr__(self):
+        """Show the user by id, email and role."""
         return f"<User {self.id} {self.email} {self.role}>"

@@ -26,33 +26,53 @@ def _new(changes, field):
 def describe(event, account_names):
     """Return (summary, [detail lines]) for one audit event."""
     changes = event.changes or {}
-    details = []
     if event.action.startswith("transaction."):
-        kind = _new(changes, "kind")
-        amount, currency = _new(changes, "amount"), _new(changes, "currency")
-        account = account_names.get(_new(changes, "account_id") or event.object_id, "")
-        if kind:
-            summary = f"{KIND_LABELS.get(kind, kind)} of {amount} {currency}" + (f" on {account}" if account else "")
-            details.append(f"value date {_new(changes, 'value_date')}")
-        else:
-            summary = "A transaction was refused" if event.outcome != "success" else "Transaction"
-            if account:
-                summary += f" on {account}"
+        summary, details = _describe_transaction(event, changes, account_names)
     elif event.action.startswith("account."):
-        summary = SIMPLE.get(event.action, event.action)
-        name = account_names.get(event.object_id)
-        if name:
-            summary += f": {name}"
-        for field, (old, new) in changes.items():
-            if field in ("name", "status"):
-                details.append(f"{field}: {old} → {new}" if old is not None else f"{field}: {new}")
+        summary, details = _describe_account(event, changes, account_names)
     elif event.action.startswith("token."):
-        summary = SIMPLE.get(event.action, event.action)
-        if _new(changes, "name"):
-            summary += f" “{_new(changes, 'name')}” ({_new(changes, 'prefix')}…)"
-            details.append("may: " + ", ".join(_new(changes, "scopes") or []))
+        summary, details = _describe_token(event, changes)
     else:
-        summary = SIMPLE.get(event.action, event.action)
+        summary, details = SIMPLE.get(event.action, event.action), []
     if event.reason:
         details.append(f"reason: {event.reason}")
+    return summary, details
+
+
+def _describe_transaction(event, changes, account_names):
+    """Tell a posting (kind, amount, account, value date), or a refused one, the way the customer reads it."""
+    details = []
+    kind = _new(changes, "kind")
+    amount, currency = _new(changes, "amount"), _new(changes, "currency")
+    account = account_names.get(_new(changes, "account_id") or event.object_id, "")
+    if kind:
+        summary = f"{KIND_LABELS.get(kind, kind)} of {amount} {currency}" + (f" on {account}" if account else "")
+        details.append(f"value date {_new(changes, 'value_date')}")
+    else:
+        summary = "A transaction was refused" if event.outcome != "success" else "Transaction"
+        if account:
+            summary += f" on {account}"
+    return summary, details
+
+
+def _describe_account(event, changes, account_names):
+    """Tell a change to an account by the account's name, with its name or status before and after."""
+    details = []
+    summary = SIMPLE.get(event.action, event.action)
+    name = account_names.get(event.object_id)
+    if name:
+        summary += f": {name}"
+    for field, (old, new) in changes.items():
+        if field in ("name", "status"):
+            details.append(f"{field}: {old} → {new}" if old is not None else f"{field}: {new}")
+    return summary, details
+
+
+def _describe_token(event, changes):
+    """Tell an API token event by the token's name and prefix, with what the token may do."""
+    details = []
+    summary = SIMPLE.get(event.action, event.action)
+    if _new(changes, "name"):
+        summary += f" “{_new(changes, 'name')}” ({_new(changes, 'prefix')}…)"
+        details.append("may: " + ", ".join(_new(changes, "scopes") or []))
     return summary, details

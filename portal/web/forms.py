@@ -15,11 +15,15 @@ EXPIRY_CHOICES = [SelectChoice(value, label) for value, label in [
 
 
 class CheckboxesField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes."""
+
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
 
 
 class TokenForm(FlaskForm):
+    """The form a customer issues an API token with: its name, scopes, accounts and expiry."""
+
     name = StringField("Name", validators=[DataRequired(), Length(max=80)],
                        description="Who will use it, e.g. “Budget app”.")
     scopes = CheckboxesField("What it may do", choices=[SelectChoice(v, label) for v, label in SCOPE_LABELS.items()],
@@ -30,6 +34,8 @@ class TokenForm(FlaskForm):
 
 
 class RevokeTokenForm(FlaskForm):
+    """The button that revokes an API token (a POST with a CSRF token)."""
+
     submit = SubmitField("Revoke token")
 
 
@@ -37,6 +43,8 @@ class BalanceAtDateForm(FlaskForm):
     """A GET form (no state changes, so no CSRF token)."""
 
     class Meta:
+        """Turn CSRF off for this form: a GET changes nothing."""
+
         csrf = False
 
     date = DateField("Balance at the end of", validators=[Optional()])
