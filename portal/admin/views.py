@@ -23,7 +23,6 @@ from portal.admin.forms import (
 from portal.converters import parse_row_id, parse_uuid
 from portal.extensions import db
 from portal.ledger import history, numbers
-from portal.ledger.balances import sum_of_entries
 from portal.models import Account, ApiToken, AuditEvent, Entry, Role, Transaction, User
 from portal.money import AmountError, format_amount, parse_amount
 
@@ -194,7 +193,7 @@ class AccountView(PortalModelView):
             lines = history.account_history(account, after=after, limit=HISTORY_PAGE + 1)
             context["older"] = (history.encode_position(history.position_of(lines[HISTORY_PAGE - 1]))
                                 if len(lines) > HISTORY_PAGE else None)
-            context["lines"] = running_balances(account, lines[:HISTORY_PAGE])
+            context["lines"] = history.running_balances(account, lines[:HISTORY_PAGE])
         return context
 
     def _account_or_404(self, account_id):
@@ -261,21 +260,6 @@ class AccountView(PortalModelView):
             perform=lambda actor: ledger.adjust(account, amount, actor=actor, reason=form.reason.data,
                                                 value_date=form.value_date.data),
             success="Adjustment posted.")
-
-
-def running_balances(account, lines):
-    """Pair each line (newest first) with the account's balance just after it."""
-    result = []
-    after_line = None
-    for line in lines:
-        if after_line is None:
-            # Balance after the newest line of the page: its day's end, less what came later on that day.
-            later_same_day = sum_of_entries(Entry.account_id == account.id, Entry.value_date == line.value_date,
-                                            Entry.id > line.entry_id)
-            after_line = ledger.balance_at(account, line.value_date) - later_same_day
-        result.append((line, after_line))
-        after_line -= line.amount
-    return result
 
 
 class TransactionView(PortalModelView):
