@@ -2,10 +2,11 @@
 import re
 import uuid
 
-from flask import flash, redirect, request
+from flask import flash, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterConverter
 from flask_admin.model.filters import BaseIntFilter, BaseIntListFilter, convert
+from flask_login import current_user
 from markupsafe import Markup
 
 from portal import audit
@@ -13,7 +14,7 @@ from portal.admin.access import StaffOnly
 from portal.converters import parse_row_id, parse_uuid
 from portal.database import MAX_INTEGER, largest_value
 from portal.extensions import db
-from portal.ledger import LedgerError
+from portal.ledger import LedgerError, numbers
 from portal.money import format_amount
 from portal.observability import request_actor
 from portal.web.filters import money
@@ -49,6 +50,18 @@ def money_export(attribute="balance"):
 
 def link(url, text):
     return Markup('<a href="{}">{}</a>').format(url, text)
+
+
+def audit_url(object_type, object_id):
+    return url_for("auditevent.index_view", object_type=object_type, object_id=str(object_id))
+
+
+def normalised_number(search):
+    """"fi21 4242 0000 …" → "FI2142420000…" when the search looks like an account number."""
+    compact = numbers.normalize(search)
+    if len(compact) >= 6 and compact[:2].isalpha() and compact[2:].isalnum() and compact[2:4].isdigit():
+        return compact
+    return None
 
 
 class PortalFilterConverter(FilterConverter):
@@ -134,7 +147,7 @@ class PortalModelView(StaffOnly, ModelView):
             if not form.is_confirmed:
                 form.confirmed.data = "yes"
                 return self.render("admin/confirm.html", form=form, title=title, summary=summary(), back=back)
-            actor = request_actor(user=_current_user())
+            actor = request_actor(user=current_user._get_current_object())
             try:
                 result = perform(actor)
                 db.session.commit()
@@ -148,9 +161,3 @@ class PortalModelView(StaffOnly, ModelView):
             flash(success, "success")
             return done(result) if done else redirect(back)
         return self.render("admin/correction.html", form=form, title=title, back=back)
-
-
-def _current_user():
-    from flask_login import current_user
-
-    return current_user._get_current_object()

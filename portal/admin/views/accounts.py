@@ -1,0 +1,139 @@
+"""Accounts in the back-office: search by number, balance and history; rename, freeze, unfreeze, close, adjust."""
+import datetime as dt
+
+from flask import abort, request, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import FilterEqual
+
+from portal import ledger
+from portal.admin.access import OPERATORS, can, requires
+from portal.admin.base import PortalModelView, audit_url, link, money_export, money_formatter, normalised_number
+from portal.admin.forms import AdjustmentForm, ReasonForm, RenameAccountForm
+from portal.ledger import history, numbers
+from portal.models import Account
+from portal.money import AmountError, parse_amount
+
+HISTORY_PAGE = 30
+
+
+class AccountView(PortalModelView):
+    column_list = ["number", "name", "owner", "currency", "kind", "status", "balance", "opened_on"]
+    column_searchable_list = ["number", "name", "owner.email", "owner.name"]
+    column_filters = ["status", "currency", "kind", "opened_on", "balance", "owner.email",
+                      FilterEqual(Account.system_code, "System code")]
+    column_sortable_list = ["number", "name", "currency", "kind", "status", "balance", "opened_on"]
+    column_default_sort = ("opened_on", True)
+    column_formatters = {
+        "balance": money_formatter(),
+        "number": lambda v, c, m, n: link(url_for(".details_view", id=m.id), numbers.display(m.number)),
+        "owner": lambda v, c, m, n: link(url_for("user.details_view", id=m.owner_id), m.owner.email)
+        if m.owner else "bank",
+    }
+    column_formatters_export = {"balance": money_export(), "owner": lambda v, c, m, n: m.owner.email if m.owner else ""}
+    details_template = "admin/account_details.html"
+    search_placeholder_text = "Number (spaces ok), name, owner"
+
+    def search_placeholder(self):
+        return self.search_placeholder_text
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        number = normalised_number(search)
+        if number is not None:
+            query = query.filter(Account.number.ilike(f"%{number}%"))
+            if count_query is not None:
+                count_query = count_query.filter(Account.number.ilike(f"%{number}%"))
+            return query, count_query, joins, count_joins
+        return super()._apply_search(query, count_query, joins, count_joins, search)
+
+    def render(self, template, **kwargs):
+        if template == self.details_template and "model" in kwargs:
+            kwargs.update(self._details_context(kwargs["model"]))
+        return super().render(template, **kwargs)
+
+    def _details_context(self, account):
+        context = {"audit_url": audit_url("account", account.id), "balance": ledger.current_balance(account),
+                   "can_correct": can(*OPERATORS) and account.is_customer, "balance_at": None, "date_error": None}
+        day = request.args.get("date")
+        if day:
+            try:
+                day = dt.date.fromisoformat(day)
+                if day > ledger.today():
+                    raise ValueError(day)
+                context["balance_at"] = (day, ledger.balance_at(account, day))
+            except ValueError:
+                context["date_error"] = "Give a date in YYYY-MM-DD format, today or earlier."
+        if account.is_customer:
+            try:
+                after = history.decode_position(request.args["before"]) if request.args.get("before") else None
+            except ValueError:
+                abort(400)
+            lines = history.account_history(account, after=after, limit=HISTORY_PAGE + 1)
+            context["older"] = (history.encode_position(history.position_of(lines[HISTORY_PAGE - 1]))
+                                if len(lines) > HISTORY_PAGE else None)
+            context["lines"] = history.running_balances(account, lines[:HISTORY_PAGE])
+        return context
+
+    def _account_or_404(self, account_id):
+        account = self.get_one(account_id)
+        if account is None or not account.is_customer:
+            abort(404)
+        return account
+
+    @expose("/<account_id>/rename", methods=["GET", "POST"])
+    @requires(*OPERATORS)
+    def rename(self, account_id):
+        """Rename a customer account."""
+        account = self._account_or_404(account_id)
+        form = RenameAccountForm(name=account.name) if request.method == "GET" else RenameAccountForm()
+        return self.correction(
+            form, title=f"Rename {numbers.display(account.number)}", back=url_for(".details_view", id=account.id),
+            action="account.rename", object_type="account", object_id=account.id, subject=account.owner_id,
+            summary=lambda: [f"Name: {account.name} → {form.name.data}"],
+            perform=lambda actor: ledger.rename_account(account, form.name.data, actor=actor,
+                                                        reason=form.reason.data or None),
+            success="Account renamed.")
+
+    @expose("/<account_id>/<any(freeze, unfreeze, close):change>", methods=["GET", "POST"])
+    @requires(*OPERATORS)
+    def change_status(self, account_id, change):
+        """Freeze, unfreeze or close (at zero balance only) a customer account, with a reason."""
+        account = self._account_or_404(account_id)
+        form = ReasonForm()
+        operation = {"freeze": ledger.freeze, "unfreeze": ledger.unfreeze, "close": ledger.close}[change]
+        return self.correction(
+            form, title=f"{change.title()} {numbers.display(account.number)}",
+            back=url_for(".details_view", id=account.id), action=f"account.{change}", object_type="account",
+            object_id=account.id, subject=account.owner_id,
+            summary=lambda: [f"Account: {account.name} ({numbers.display(account.number)}), now {account.status}",
+                             f"Reason: {form.reason.data}"],
+            perform=lambda actor: operation(account, actor=actor, reason=form.reason.data),
+            success={"freeze": "Account frozen.", "unfreeze": "Account unfrozen.", "close": "Account closed."}[change])
+
+    @expose("/<account_id>/adjust", methods=["GET", "POST"])
+    @requires(*OPERATORS)
+    def adjust(self, account_id):
+        """Post an adjustment between the account and the bank's corrections account."""
+        account = self._account_or_404(account_id)
+        form = AdjustmentForm()
+        amount = None
+        if form.is_submitted() and form.amount.data:
+            try:
+                amount = parse_amount(form.amount.data.strip(), account.currency)
+            except AmountError as exc:
+                form.amount.errors = [str(exc)]
+        if form.is_submitted() and amount is None and not form.amount.errors:
+            form.amount.errors = ["is required"]
+        if form.amount.errors:
+            return self.render("admin/correction.html", form=form, title="Post an adjustment",
+                               back=url_for(".details_view", id=account.id))
+        return self.correction(
+            form, title=f"Post an adjustment on {numbers.display(account.number)}",
+            back=url_for(".details_view", id=account.id), action="transaction.adjust", object_type="account",
+            object_id=account.id, subject=account.owner_id,
+            summary=lambda: [f"Account: {account.name} ({numbers.display(account.number)})",
+                             f"Amount: {form.amount.data} {account.currency} (the corrections account takes the "
+                             "other side)",
+                             f"Value date: {form.value_date.data or 'today'}", f"Reason: {form.reason.data}"],
+            perform=lambda actor: ledger.adjust(account, amount, actor=actor, reason=form.reason.data,
+                                                value_date=form.value_date.data),
+            success="Adjustment posted.")
