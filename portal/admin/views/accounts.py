@@ -6,17 +6,22 @@ from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
 
 from portal import ledger
-from portal.admin.access import OPERATORS, can, requires
 from portal.admin.base import PortalModelView, audit_url, link, money_export, money_formatter, normalised_number
-from portal.admin.forms import AdjustmentForm, ReasonForm, RenameAccountForm
+from portal.admin.corrections import correction_form, form_parameters, may, requires_kind
 from portal.ledger import history, numbers
+from portal.ledger.accounts import CLOSE_ACTION, FREEZE_ACTION, RENAME_ACTION, UNFREEZE_ACTION
+from portal.ledger.posting import ADJUST_ACTION
 from portal.models import Account
 from portal.money import AmountError, parse_amount
 
 HISTORY_PAGE = 30
+# The status changes' URL segments, and the corrections they ask for.
+STATUS_CHANGES = {"freeze": FREEZE_ACTION, "unfreeze": UNFREEZE_ACTION, "close": CLOSE_ACTION}
 
 
 class AccountView(PortalModelView):
+    """Customer and system accounts; operators correct customer accounts."""
+
     column_list = ["number", "name", "owner", "currency", "kind", "status", "balance", "opened_on"]
     column_searchable_list = ["number", "name", "owner.email", "owner.name"]
     column_filters = ["status", "currency", "kind", "opened_on", "balance", "owner.email",
@@ -34,6 +39,7 @@ class AccountView(PortalModelView):
     search_placeholder_text = "Number (spaces ok), name, owner"
 
     def search_placeholder(self):
+        """Return the search box's hint: a number may be typed with spaces."""
         return self.search_placeholder_text
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
@@ -46,13 +52,15 @@ class AccountView(PortalModelView):
         return super()._apply_search(query, count_query, joins, count_joins, search)
 
     def render(self, template, **kwargs):
+        """Render a page; an account's details also show its balances, history and correction controls."""
         if template == self.details_template and "model" in kwargs:
             kwargs.update(self._details_context(kwargs["model"]))
         return super().render(template, **kwargs)
 
     def _details_context(self, account):
         context = {"audit_url": audit_url("account", account.id), "balance": ledger.current_balance(account),
-                   "can_correct": can(*OPERATORS) and account.is_customer, "balance_at": None, "date_error": None}
+                   "can_correct": may(ADJUST_ACTION, account) and account.is_customer, "balance_at": None,
+                   "date_error": None}
         day = request.args.get("date")
         if day:
             try:
@@ -80,60 +88,44 @@ class AccountView(PortalModelView):
         return account
 
     @expose("/<account_id>/rename", methods=["GET", "POST"])
-    @requires(*OPERATORS)
+    @requires_kind(RENAME_ACTION)
     def rename(self, account_id):
         """Rename a customer account."""
         account = self._account_or_404(account_id)
-        form = RenameAccountForm(name=account.name) if request.method == "GET" else RenameAccountForm()
-        return self.correction(
-            form, title=f"Rename {numbers.display(account.number)}", back=url_for(".details_view", id=account.id),
-            action="account.rename", object_type="account", object_id=account.id, subject=account.owner_id,
-            summary=lambda: [f"Name: {account.name} → {form.name.data}"],
-            perform=lambda actor: ledger.rename_account(account, form.name.data, actor=actor,
-                                                        reason=form.reason.data or None),
-            success="Account renamed.")
+        return self.correct(RENAME_ACTION, account, form=correction_form(RENAME_ACTION, name=account.name),
+                            back=url_for(".details_view", id=account.id))
 
     @expose("/<account_id>/<any(freeze, unfreeze, close):change>", methods=["GET", "POST"])
-    @requires(*OPERATORS)
+    @requires_kind(*STATUS_CHANGES.values())
     def change_status(self, account_id, change):
         """Freeze, unfreeze or close (at zero balance only) a customer account, with a reason."""
         account = self._account_or_404(account_id)
-        form = ReasonForm()
-        operation = {"freeze": ledger.freeze, "unfreeze": ledger.unfreeze, "close": ledger.close}[change]
-        return self.correction(
-            form, title=f"{change.title()} {numbers.display(account.number)}",
-            back=url_for(".details_view", id=account.id), action=f"account.{change}", object_type="account",
-            object_id=account.id, subject=account.owner_id,
-            summary=lambda: [f"Account: {account.name} ({numbers.display(account.number)}), now {account.status}",
-                             f"Reason: {form.reason.data}"],
-            perform=lambda actor: operation(account, actor=actor, reason=form.reason.data),
-            success={"freeze": "Account frozen.", "unfreeze": "Account unfrozen.", "close": "Account closed."}[change])
+        action = STATUS_CHANGES[change]
+        return self.correct(action, account, form=correction_form(action), back=url_for(".details_view", id=account.id))
 
     @expose("/<account_id>/adjust", methods=["GET", "POST"])
-    @requires(*OPERATORS)
+    @requires_kind(ADJUST_ACTION)
     def adjust(self, account_id):
         """Post an adjustment between the account and the bank's corrections account."""
         account = self._account_or_404(account_id)
-        form = AdjustmentForm()
-        amount = None
-        if form.is_submitted() and form.amount.data:
-            try:
-                amount = parse_amount(form.amount.data.strip(), account.currency)
-            except AmountError as exc:
-                form.amount.errors = [str(exc)]
-        if form.is_submitted() and amount is None and not form.amount.errors:
-            form.amount.errors = ["is required"]
+        form = correction_form(ADJUST_ACTION)
+        back = url_for(".details_view", id=account.id)
+        amount = _amount_in_minor_units(form, account.currency)
         if form.amount.errors:
-            return self.render("admin/correction.html", form=form, title="Post an adjustment",
-                               back=url_for(".details_view", id=account.id))
-        return self.correction(
-            form, title=f"Post an adjustment on {numbers.display(account.number)}",
-            back=url_for(".details_view", id=account.id), action="transaction.adjust", object_type="account",
-            object_id=account.id, subject=account.owner_id,
-            summary=lambda: [f"Account: {account.name} ({numbers.display(account.number)})",
-                             f"Amount: {form.amount.data} {account.currency} (the corrections account takes the "
-                             "other side)",
-                             f"Value date: {form.value_date.data or 'today'}", f"Reason: {form.reason.data}"],
-            perform=lambda actor: ledger.adjust(account, amount, actor=actor, reason=form.reason.data,
-                                                value_date=form.value_date.data),
-            success="Adjustment posted.")
+            return self.render("admin/correction.html", form=form, title="Post an adjustment", back=back)
+        return self.correct(ADJUST_ACTION, account, form=form, back=back,
+                            parameters={**form_parameters(form), "amount": amount})
+
+
+def _amount_in_minor_units(form, currency):
+    """The submitted amount in minor units, or None with the reason in the amount field's errors."""
+    if not form.is_submitted():
+        return None
+    try:
+        if form.amount.data:
+            return parse_amount(form.amount.data.strip(), currency)
+    except AmountError as exc:
+        form.amount.errors = [str(exc)]
+        return None
+    form.amount.errors = ["is required"]
+    return None

@@ -3,18 +3,17 @@ import sqlalchemy as sa
 from flask import abort, url_for
 from flask_admin import expose
 
-from portal import ledger
-from portal.admin.access import OPERATORS, can, requires
 from portal.admin.base import PortalModelView, audit_url, link
-from portal.admin.forms import ReasonForm
+from portal.admin.corrections import correction_form, may, requires_kind
 from portal.converters import parse_uuid
 from portal.extensions import db
-from portal.ledger import numbers
+from portal.ledger.posting import REVERSE_ACTION
 from portal.models import Account, Entry, Transaction
-from portal.money import format_amount
 
 
 class TransactionView(PortalModelView):
+    """Every transaction, read-only; operators reverse them."""
+
     column_list = ["id", "kind", "value_date", "booked_at", "description", "reverses_id", "reason"]
     column_searchable_list = ["description", "reason"]
     column_filters = ["kind", "value_date", "booked_at", "created_by_user_id", "created_by_token_id"]
@@ -32,31 +31,23 @@ class TransactionView(PortalModelView):
         return query, count_query, joins, count_joins
 
     def render(self, template, **kwargs):
+        """Render a page; a transaction's details also show its entries and whether it can be reversed."""
         if template == self.details_template and "model" in kwargs:
             transaction = kwargs["model"]
             kwargs["entries"] = db.session.execute(
                 sa.select(Entry, Account).join(Account, Account.id == Entry.account_id)
                 .where(Entry.transaction_id == transaction.id).order_by(Entry.id)).all()
             kwargs["audit_url"] = audit_url("transaction", transaction.id)
-            kwargs["can_reverse"] = (can(*OPERATORS) and transaction.kind != "reversal"
+            kwargs["can_reverse"] = (may(REVERSE_ACTION, transaction) and transaction.kind != "reversal"
                                      and transaction.reversed_by is None)
         return super().render(template, **kwargs)
 
     @expose("/<transaction_id>/reverse", methods=["GET", "POST"])
-    @requires(*OPERATORS)
+    @requires_kind(REVERSE_ACTION)
     def reverse(self, transaction_id):
         """Reverse a transaction: mirrored entries on the same value date, with a reason."""
         transaction = self.get_one(transaction_id)
         if transaction is None:
             abort(404)
-        form = ReasonForm()
-        customer = next((e.account for e in transaction.entries if e.account.is_customer), None)
-        legs = [f"{numbers.display(e.account.number)} ({e.account.name}): "
-                f"{format_amount(-e.amount, e.account.currency)} {e.account.currency}" for e in transaction.entries]
-        return self.correction(
-            form, title=f"Reverse the {transaction.kind} of {transaction.value_date}",
-            back=url_for(".details_view", id=transaction.id), action="transaction.reverse",
-            object_type="transaction", object_id=transaction.id, subject=customer.owner_id if customer else None,
-            summary=lambda: [*legs, f"Reason: {form.reason.data}"],
-            perform=lambda actor: ledger.reverse(transaction, actor=actor, reason=form.reason.data),
-            success="Transaction reversed.")
+        return self.correct(REVERSE_ACTION, transaction, form=correction_form(REVERSE_ACTION),
+                            back=url_for(".details_view", id=transaction.id))
