@@ -127,6 +127,7 @@ def running_balances(account, lines):
 
 
 def position_of(line):
+    """Return where `line` sits in the history's order (a page ends there)."""
     return Position(line.value_date, line.entry_id)
 
 

@@ -8,6 +8,8 @@ from portal.models import AuditEvent
 
 
 class AuditView(PortalModelView):
+    """Every audit event, read-only."""
+
     column_list = ["occurred_at", "actor_type", "actor_user_id", "ip", "action", "object_type", "object_id",
                    "outcome", "reason"]
     column_labels = {"occurred_at": "When (UTC)", "actor_type": "Actor", "actor_user_id": "User",
@@ -36,7 +38,9 @@ class AuditView(PortalModelView):
         return query
 
     def get_query(self):
+        """Return the list's query, narrowed as the URL asks."""
         return self._scoped(super().get_query())
 
     def get_count_query(self):
+        """Return the list's count query, narrowed as the URL asks."""
         return self._scoped(super().get_count_query())

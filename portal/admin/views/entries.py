@@ -6,6 +6,8 @@ from portal.ledger import numbers
 
 
 class EntryView(PortalModelView):
+    """Every entry of the journal, read-only (a transaction's page shows its own)."""
+
     column_list = ["id", "transaction_id", "account", "amount", "value_date"]
     column_filters = ["value_date", "amount", "account.number", "account.currency"]
     column_searchable_list = ["account.number", "account.name"]
