@@ -4,6 +4,8 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from portal.extensions import db
+
 log = logging.getLogger("portal.database")
 
 # The largest value an INTEGER and a BIGINT column hold; a larger number compared with one is an error in
@@ -25,8 +27,6 @@ def is_unavailable(error):
 
 def upsert_insert(target):
     """An INSERT for `target` that knows ON CONFLICT, in the current session's dialect (PostgreSQL or SQLite)."""
-    from portal.extensions import db
-
     dialect = db.session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(target)
 
@@ -44,8 +44,6 @@ def engine_options(config):
 
 def without_statement_timeout():
     """Lift the statement timeout for the rest of the current transaction (long-running commands)."""
-    from portal.extensions import db
-
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sa.text("SET LOCAL statement_timeout = 0"))
 
@@ -84,8 +82,6 @@ def release_session_at_teardown(app):
     the connection is invalidated, the pool replaces it, and the response stands. Whatever the request
     committed is committed; whatever it did not is rolled back by the server with the lost connection.
     """
-    from portal.extensions import db
-
     @app.teardown_appcontext
     def _release(_exc):
         try:

@@ -1,16 +1,12 @@
-"""Who may do what in the back-office: viewer reads, operator also corrects, admin also manages staff."""
+"""Who may reach the back-office: staff only; which role may ask for which correction is the registry's rule."""
 import functools
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
-from portal.models import Role
-
-OPERATORS = (Role.OPERATOR, Role.ADMIN)
-ADMINS = (Role.ADMIN,)
-
 
 def is_staff():
+    """Whether the current user is a logged-in member of staff."""
     return current_user.is_authenticated and current_user.is_staff
 
 
@@ -42,7 +38,9 @@ class StaffOnly:
     """Mixin for every back-office view: staff only, on every endpoint the view exposes."""
 
     def is_accessible(self):
+        """Whether the current user may see this view at all (staff only)."""
         return is_staff()
 
     def inaccessible_callback(self, name, **kwargs):
+        """Answer a visitor who may not see this view: login for the anonymous, 403 for everyone else."""
         return refuse()

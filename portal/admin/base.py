@@ -2,21 +2,20 @@
 import re
 import uuid
 
-from flask import flash, redirect, request
+from flask import request, url_for
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import FilterConverter
 from flask_admin.model.filters import BaseIntFilter, BaseIntListFilter, convert
 from markupsafe import Markup
 
-from portal import unit_of_work
 from portal.admin.access import StaffOnly
+from portal.admin.corrections import CorrectionFlow
 from portal.converters import parse_row_id, parse_uuid
 from portal.database import MAX_INTEGER, largest_value
 from portal.display import money
 from portal.extensions import db
-from portal.ledger import LedgerError
+from portal.ledger import numbers
 from portal.money import format_amount
-from portal.observability import request_actor
 
 # The last page a list offers: times the largest page size, still far inside BIGINT (an OFFSET).
 MAX_PAGE = MAX_INTEGER
@@ -34,6 +33,7 @@ def neutralise_formula(value):
 
 
 def money_formatter(attribute="balance", currency=lambda model: model.currency):
+    """Return a list formatter that shows an amount as money (a system account's balance: "derived")."""
     def format_(view, context, model, name):
         value = getattr(model, attribute)
         return "derived" if value is None else money(value, currency(model))
@@ -41,6 +41,7 @@ def money_formatter(attribute="balance", currency=lambda model: model.currency):
 
 
 def money_export(attribute="balance"):
+    """Return a CSV formatter that writes an amount as a plain decimal in its currency."""
     def format_(view, context, model, name):
         value = getattr(model, attribute)
         return "" if value is None else format_amount(value, model.currency)
@@ -48,7 +49,21 @@ def money_export(attribute="balance"):
 
 
 def link(url, text):
+    """Return an escaped link for a list cell."""
     return Markup('<a href="{}">{}</a>').format(url, text)
+
+
+def audit_url(object_type, object_id):
+    """Return the audit log narrowed to one object's history."""
+    return url_for("auditevent.index_view", object_type=object_type, object_id=str(object_id))
+
+
+def normalised_number(search):
+    """"fi21 4242 0000 …" → "FI2142420000…" when the search looks like an account number."""
+    compact = numbers.normalize(search)
+    if len(compact) >= 6 and compact[:2].isalpha() and compact[2:].isalnum() and compact[2:4].isdigit():
+        return compact
+    return None
 
 
 class PortalFilterConverter(FilterConverter):
@@ -57,10 +72,12 @@ class PortalFilterConverter(FilterConverter):
 
     @convert("UTCDateTime")
     def conv_utc_datetime(self, column, name, **kwargs):
+        """Filter a UTC timestamp column as a timestamp."""
         return self.conv_datetime(column, name, **kwargs)
 
     @convert("int", "integer", "smallinteger", "smallint", "biginteger", "bigint", "mediumint")
     def conv_int(self, column, name, **kwargs):
+        """Filter a number column with filters that refuse numbers beyond what the column holds."""
         limit = largest_value(column)
         return [_within(flt, limit)(column, name, **kwargs) if issubclass(flt, (BaseIntFilter, BaseIntListFilter))
                 else flt(column, name, **kwargs) for flt in self.int_filters]
@@ -79,10 +96,10 @@ def _within(filter_class, limit):
     return Within
 
 
-class PortalModelView(StaffOnly, ModelView):
+class PortalModelView(StaffOnly, CorrectionFlow, ModelView):
     """Lists, search, filters, details and CSV export; nothing is created, edited or deleted generically.
 
-    Every change goes through a correction endpoint of a subclass, which calls the domain layer.
+    Every change goes through a correction endpoint of a subclass: a CorrectionRequest, applied by the domain.
     """
 
     can_create = False
@@ -121,35 +138,5 @@ class PortalModelView(StaffOnly, ModelView):
         return args
 
     def get_export_value(self, model, name):
+        """Return a CSV cell, neutralised against formulas."""
         return neutralise_formula(super().get_export_value(model, name))
-
-    def correction(self, form, *, title, summary, perform, action, object_type, object_id, back, subject=None,
-                   success="Done.", done=None):
-        """Review, confirm, perform: the shared flow of every correction.
-
-        First valid submission: show what will happen and ask to confirm. Confirmed: call `perform(actor)` (a
-        domain function), commit, and go back. A domain refusal changes nothing, is audited, and is shown.
-        """
-        if form.validate_on_submit():
-            if not form.is_confirmed:
-                form.confirmed.data = "yes"
-                return self.render("admin/confirm.html", form=form, title=title, summary=summary(), back=back)
-            actor = request_actor(user=_current_user())
-            try:
-                result = perform(actor)
-            except LedgerError as exc:
-                unit_of_work.refuse(actor, action, object_type=object_type, object_id=object_id,
-                                    subject_user_id=subject,
-                                    reason=f"{exc.code}: {exc.message}; asked because: {form.reason.data}")
-                field = f"{exc.field}: " if exc.field else ""
-                flash(f"Refused: {field}{exc.message}", "error")
-                return self.render("admin/correction.html", form=form, title=title, back=back), 200
-            flash(success, "success")
-            return done(result) if done else redirect(back)
-        return self.render("admin/correction.html", form=form, title=title, back=back)
-
-
-def _current_user():
-    from flask_login import current_user
-
-    return current_user._get_current_object()

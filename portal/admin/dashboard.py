@@ -20,10 +20,12 @@ class HealthCache:
     """The last ledger check of this process, and when it ran."""
 
     def __init__(self):
+        """Start with no result: the first look runs the checks."""
         self._lock = threading.Lock()
         self._entry = None
 
     def get(self, refresh=False):
+        """Return (report, checked at), running the checks again if the last result is stale or `refresh`."""
         with self._lock:
             if refresh or self._entry is None or time.monotonic() - self._entry[0] > HEALTH_TTL:
                 self._entry = (time.monotonic(), run_checks(), clock.now())
@@ -31,7 +33,10 @@ class HealthCache:
 
 
 class DashboardView(StaffOnly, AdminIndexView):
+    """The back-office home page, for any member of staff."""
+
     def __init__(self, **kwargs):
+        """Build the dashboard with its own health cache (one per app)."""
         super().__init__(name="Dashboard", template="admin/dashboard.html", url="/admin", **kwargs)
         self.health = HealthCache()
 

@@ -24,28 +24,37 @@ class ConfirmableForm(FlaskForm):
 
     @property
     def is_confirmed(self):
+        """Whether this is the confirming submission (the review step was shown)."""
         return self.confirmed.data == "yes"
 
 
 class ReasonForm(ConfirmableForm):
+    """A correction that takes nothing but a reason: reverse, freeze, unfreeze, close, revoke."""
+
     reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)],
                            description="Why: recorded in the audit log and shown to the customer.")
     submit = SubmitField("Review")
 
 
 class AdjustmentForm(ReasonForm):
+    """A signed amount posted against the corrections account, on a value date."""
+
     amount = StringField("Amount", validators=[DataRequired(), Length(max=20)],
                          description="Signed: positive credits the customer, negative debits them. E.g. -12.50")
     value_date = DateField("Value date", validators=[Optional()], description="Defaults to today.")
 
 
 class RenameAccountForm(ConfirmableForm):
+    """An account's new name; the reason is optional."""
+
     name = StringField("New name", validators=[DataRequired(), Length(max=120)])
     reason = TextAreaField("Reason", validators=[Optional(), Length(max=1000)])
     submit = SubmitField("Review")
 
 
 class OpenAccountForm(ConfirmableForm):
+    """A new account for a customer: its name, currency and opening date."""
+
     name = StringField("Account name", validators=[DataRequired(), Length(max=120)])
     currency = SelectField("Currency", choices=[SelectChoice(c) for c in sorted(CURRENCIES)], default="EUR")
     opened_on = DateField("Opened on", validators=[Optional()], description="Defaults to today.")
@@ -54,6 +63,8 @@ class OpenAccountForm(ConfirmableForm):
 
 
 class EditUserForm(ConfirmableForm):
+    """A user's name, email and active flag."""
+
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     active = BooleanField("Active (may log in; their API tokens work)")
@@ -63,12 +74,16 @@ class EditUserForm(ConfirmableForm):
 
 
 class ChangeRoleForm(ConfirmableForm):
+    """A member of staff's new staff role."""
+
     role = SelectField("Role", choices=[SelectChoice(r.value) for r in Role if r.is_staff])
     reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)])
     submit = SubmitField("Review")
 
 
 class CreateStaffForm(ConfirmableForm):
+    """A new member of staff (the initial password is made, not asked for)."""
+
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     role = SelectField("Role", choices=[SelectChoice(r.value) for r in Role if r.is_staff])

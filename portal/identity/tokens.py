@@ -12,6 +12,7 @@ from portal.models import AccountKind, ApiToken, Role, Scope
 
 SECRET_PREFIX = "pt_"  # noqa: S105 -- the public marker every token starts with
 MAX_NAME = 80
+REVOKE_ACTION = "token.revoke"  # the audit action of a revocation; portal.corrections names its kind with it
 DISPLAY_PREFIX_LENGTH = 10  # "pt_" and 7 characters: enough to tell tokens apart, useless to an attacker
 
 
@@ -59,7 +60,7 @@ def revoke_token(token, *, actor, reason=None):
     if token.revoked_at is not None:
         return token
     token.revoked_at = clock.now()
-    audit.record(actor, "token.revoke", object_type="token", object_id=token.id, subject_user_id=token.user_id,
+    audit.record(actor, REVOKE_ACTION, object_type="token", object_id=token.id, subject_user_id=token.user_id,
                  changes={"revoked_at": [None, token.revoked_at]}, reason=reason)
     db.session.flush()
     return token

@@ -12,6 +12,11 @@ from portal.models import Role, User
 MIN_PASSWORD = 10
 MAX_NAME = 120
 MAX_EMAIL = 254
+
+# The audit actions recorded here; portal.corrections names its kinds with these.
+CREATE_ACTION = "user.create"
+UPDATE_ACTION = "user.update"
+ROLE_CHANGE_ACTION = "user.role_change"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -48,7 +53,7 @@ def create_user(email, name, *, role, password, actor, reason=None):
     user = User(email=email, name=name, role=role.value, password_hash=hash_password(password), active=True)
     db.session.add(user)
     db.session.flush()
-    audit.record(actor, "user.create", object_type="user", object_id=user.id,
+    audit.record(actor, CREATE_ACTION, object_type="user", object_id=user.id,
                  subject_user_id=user.id if role is Role.CUSTOMER else None,
                  changes={"email": [None, email], "name": [None, name], "role": [None, role.value],
                           "active": [None, True]}, reason=reason)
@@ -74,7 +79,7 @@ def update_user(user, *, actor, reason, name=None, email=None, active=None):
     for field, (_, new) in changes.items():
         setattr(user, field, new)
     if changes:
-        audit.record(actor, "user.update", object_type="user", object_id=user.id,
+        audit.record(actor, UPDATE_ACTION, object_type="user", object_id=user.id,
                      subject_user_id=user.id if user.role == Role.CUSTOMER.value else None, changes=changes,
                      reason=reason)
         db.session.flush()
@@ -96,6 +101,6 @@ def change_role(user, role, *, actor, reason):
         return {}
     changes = {"role": [user.role, role.value]}
     user.role = role.value
-    audit.record(actor, "user.role_change", object_type="user", object_id=user.id, changes=changes, reason=reason)
+    audit.record(actor, ROLE_CHANGE_ACTION, object_type="user", object_id=user.id, changes=changes, reason=reason)
     db.session.flush()
     return changes

@@ -12,6 +12,13 @@ from portal.money import CURRENCIES
 
 MAX_NAME = 120
 
+# The audit actions recorded here; portal.corrections names its kinds with these.
+OPEN_ACTION = "account.open"
+RENAME_ACTION = "account.rename"
+FREEZE_ACTION = "account.freeze"
+UNFREEZE_ACTION = "account.unfreeze"
+CLOSE_ACTION = "account.close"
+
 
 def open_account(owner, name, *, actor, currency="EUR", opened_on=None):
     """Open a customer account for `owner`, a customer, and return it."""
@@ -37,7 +44,7 @@ def open_account(owner, name, *, actor, currency="EUR", opened_on=None):
                       opened_on=opened_on)
     db.session.add(account)
     db.session.flush()
-    audit.record(actor, "account.open", object_type="account", object_id=account.id, subject_user_id=owner.id,
+    audit.record(actor, OPEN_ACTION, object_type="account", object_id=account.id, subject_user_id=owner.id,
                  changes={"number": [None, number], "name": [None, name], "currency": [None, currency],
                           "opened_on": [None, opened_on], "owner_id": [None, owner.id]})
     return account
@@ -50,7 +57,7 @@ def rename_account(account, name, *, actor, reason=None):
     if name == account.name:
         return account
     old, account.name = account.name, name
-    audit.record(actor, "account.rename", object_type="account", object_id=account.id,
+    audit.record(actor, RENAME_ACTION, object_type="account", object_id=account.id,
                  subject_user_id=account.owner_id, changes={"name": [old, name]}, reason=reason)
     db.session.flush()
     return account
@@ -58,18 +65,18 @@ def rename_account(account, name, *, actor, reason=None):
 
 def freeze(account, *, actor, reason):
     """Stop postings in and out of an active account (staff corrections still apply)."""
-    return _change_status(account, {AccountStatus.ACTIVE}, AccountStatus.FROZEN, "account.freeze", actor, reason)
+    return _change_status(account, {AccountStatus.ACTIVE}, AccountStatus.FROZEN, FREEZE_ACTION, actor, reason)
 
 
 def unfreeze(account, *, actor, reason):
     """Let a frozen account take postings again."""
-    return _change_status(account, {AccountStatus.FROZEN}, AccountStatus.ACTIVE, "account.unfreeze", actor, reason)
+    return _change_status(account, {AccountStatus.FROZEN}, AccountStatus.ACTIVE, UNFREEZE_ACTION, actor, reason)
 
 
 def close(account, *, actor, reason):
     """Close an account at zero balance; it takes no postings at all afterwards."""
     return _change_status(account, {AccountStatus.ACTIVE, AccountStatus.FROZEN}, AccountStatus.CLOSED,
-                          "account.close", actor, reason)
+                          CLOSE_ACTION, actor, reason)
 
 
 def _change_status(account, allowed_from, new_status, action, actor, reason):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased
 
 from portal.database import MAX_BIGINT
 from portal.extensions import db
+from portal.ledger.balances import balance_at, sum_of_entries
 from portal.models import Account, Entry, Transaction
 
 
@@ -129,8 +130,23 @@ def posted_line(transaction, account, amount, counterparty=None):
                 reverses=transaction.reverses_id, reversed_by=None)
 
 
+def running_balances(account, lines):
+    """Pair each line of one history page (newest first) with the account's balance just after it."""
+    result = []
+    after_line = None
+    for line in lines:
+        if after_line is None:
+            # Balance after the newest line of the page: its day's end, less what came later on that day.
+            later_same_day = sum_of_entries(Entry.account_id == account.id, Entry.value_date == line.value_date,
+                                            Entry.id > line.entry_id)
+            after_line = balance_at(account, line.value_date) - later_same_day
+        result.append((line, after_line))
+        after_line -= line.amount
+    return result
+
+
 def position_of(line):
-    """Return where `line` stands in the history's order."""
+    """Return where `line` sits in the history's order (a page ends there)."""
     return Position(line.value_date, line.entry_id)
 
 

@@ -22,6 +22,10 @@ from portal.money import format_amount
 
 MAX_DESCRIPTION = 140
 
+# The audit actions of the staff corrections posted here; portal.corrections names its kinds with these.
+REVERSE_ACTION = "transaction.reverse"
+ADJUST_ACTION = "transaction.adjust"
+
 # The posting's writes, built once (building a statement costs more than sending it): plain Core, no unit of work.
 _INSERT_TRANSACTION = Transaction.__table__.insert()
 _INSERT_ENTRY = Entry.__table__.insert()
@@ -94,7 +98,7 @@ def reverse(transaction, *, actor, reason):
     legs = [(entry.account, -entry.amount) for entry in transaction.entries]
     return _post(TransactionKind.REVERSAL, legs, actor=actor, value_date=transaction.value_date,
                  description=f"Reversal of {transaction.id}"[:MAX_DESCRIPTION], reason=reason,
-                 reverses=transaction, correction=True, action="transaction.reverse")
+                 reverses=transaction, correction=True, action=REVERSE_ACTION)
 
 
 def adjust(account, amount, *, actor, reason, value_date=None, description=""):
@@ -107,7 +111,7 @@ def adjust(account, amount, *, actor, reason, value_date=None, description=""):
     corrections = system_account_ref(SystemCode.CORRECTIONS, account.currency)
     return _post(TransactionKind.ADJUSTMENT, [(account, amount), (corrections, -amount)], actor=actor,
                  value_date=value_date, description=description or "Adjustment", reason=reason,
-                 correction=True, action="transaction.adjust")
+                 correction=True, action=ADJUST_ACTION)
 
 
 def _require_positive(amount):

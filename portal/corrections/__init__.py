@@ -1,0 +1,12 @@
+"""Corrections as data: a request (kind, target, parameters, reason, customer note, maker) and the kinds it names.
+
+Doors build a CorrectionRequest, show `describe(request)` and call `apply(request, actor)`; they commit, the
+domain never does. `from portal import corrections; corrections.apply(request, actor)`.
+"""
+from portal.corrections import kinds
+from portal.corrections.kinds import ADMINS, OPERATORS
+from portal.corrections.registry import KINDS, NEUTRAL_NOTE, Kind, NotPermitted, apply, describe, for_customer, kind_of
+from portal.corrections.request import CorrectionRequest
+
+__all__ = ["ADMINS", "KINDS", "NEUTRAL_NOTE", "OPERATORS", "CorrectionRequest", "Kind", "NotPermitted", "apply",
+           "describe", "for_customer", "kind_of", "kinds"]
