@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -60,6 +61,15 @@ def start(cmd, cwd, env, port, log):
         except OSError:
             time.sleep(0.2)
     raise SystemExit(f"server on port {port} did not start; see {log.name}")
+
+
+def refuse_ports_in_use(*ports):
+    """Stop before starting anything if a port is taken: a server left over from an earlier run would answer in
+    place of the one started now, and the run would measure the wrong code."""
+    for port in ports:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                raise SystemExit(f"127.0.0.1:{port} is in use (a server left from an earlier run?): stop it first")
 
 
 def stop(process):
@@ -133,18 +143,22 @@ def main():
     work = tempfile.mkdtemp(prefix="bench-")
     logs = {name: open(Path(work) / f"{name}.log", "w") for name in ("app", "floor")}  # noqa: SIM115
     gunicorn = str(ROOT / ".venv/bin/gunicorn")
-    app = start([gunicorn, "-w", str(args.workers), "-b", f"127.0.0.1:{APP_PORT}", "wsgi:app"], ROOT, env,
-                APP_PORT, logs["app"])
-    floor = start([gunicorn, "-w", str(args.workers), "-b", f"127.0.0.1:{FLOOR_PORT}", "floor_app:create_app()"],
-                  FLOOR_DIR, {**os.environ, "DATABASE_URL": floor_url}, FLOOR_PORT, logs["floor"])
+    refuse_ports_in_use(APP_PORT, FLOOR_PORT)
+    app = floor = None
     try:
+        app = start([gunicorn, "-w", str(args.workers), "-b", f"127.0.0.1:{APP_PORT}", "wsgi:app"], ROOT, env,
+                    APP_PORT, logs["app"])
+        floor = start([gunicorn, "-w", str(args.workers), "-b", f"127.0.0.1:{FLOOR_PORT}",
+                       "floor_app:create_app()"], FLOOR_DIR, {**os.environ, "DATABASE_URL": floor_url}, FLOOR_PORT,
+                      logs["floor"])
         urllib.request.urlopen(urllib.request.Request(  # noqa: S310 (loopback)
             f"http://127.0.0.1:{FLOOR_PORT}/setup?accounts={args.accounts}", method="POST"), timeout=120)
         rows, five_xx = run_scenarios(args, accounts, work)
         rss = {"app": worker_rss_kib(app), "floor": worker_rss_kib(floor)}
     finally:
-        stop(app)
-        stop(floor)
+        for process in (app, floor):
+            if process is not None:
+                stop(process)
     print_table(rows, rss, args)
     check = flask(env, "ledger", "check")
     print(check.stdout.strip() or check.stderr.strip())

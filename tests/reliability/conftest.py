@@ -99,7 +99,11 @@ class Server:
              "-b", f"127.0.0.1:{self.port}", "--timeout", str(WORKER_TIMEOUT_SECONDS), "--graceful-timeout", "5",
              "wsgi:app"],
             cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:  # pytest.fail too: a server that never became ready must not outlive the test
+            self.stop()
+            raise
 
     def _wait_ready(self):
         # A busy machine boots workers slowly: the socket listens before any worker has loaded the app, so a
