@@ -64,8 +64,9 @@ def _touch(token):
     if token.last_used_at is not None and now - token.last_used_at < TOUCH_INTERVAL and token.last_used_ip == ip:
         return
     # Written at the end of the request whatever its outcome, in its one commit (a refused call was still a use).
-    unit_of_work.always(lambda: db.session.execute(sa.update(ApiToken).where(ApiToken.id == token.id)
-                                                   .values(last_used_at=now, last_used_ip=ip)))
+    # The statement is built now: after a refusal's rollback the token row would have to be read again.
+    touch = sa.update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now, last_used_ip=ip)
+    unit_of_work.always(lambda: db.session.execute(touch))
 
 
 def require_scope(scope):
