@@ -64,23 +64,26 @@ def lowest_day_end_from(account_id, day, *, today=None, balance=None):
     """
     if day == today and balance is not None:
         return balance
-    return _lowest_day_end_in_table(account_id, day)
+    return extreme_day_end_from(account_id, day, min)
 
 
-def _lowest_day_end_in_table(account_id, day):
+def extreme_day_end_from(account_id, day, extreme):
+    """Return the `extreme` (min or max) of the balances at the end of every date on or after `day`, from the
+    day-end rows, in one query."""
     table = DailyBalance.__table__
     mine = table.c.account_id == account_id
-    lowest, before, on_day = db.session.execute(sa.select(
-        sa.select(sa.func.min(table.c.closing)).where(mine, table.c.day >= day).scalar_subquery(),
+    found, before, on_day = db.session.execute(sa.select(
+        sa.select(getattr(sa.func, extreme.__name__)(table.c.closing)).where(mine, table.c.day >= day)
+        .scalar_subquery(),
         sa.select(table.c.closing).where(mine, table.c.day < day).order_by(table.c.day.desc()).limit(1)
         .scalar_subquery(),
         sa.select(sa.func.count()).where(mine, table.c.day == day).scalar_subquery(),
     )).one()
-    candidates = [] if lowest is None else [lowest]
+    candidates = [] if found is None else [found]
     # The end of `day` itself, when nothing was posted on it, is the latest earlier day-end (or 0).
     if not on_day:
         candidates.append(before or 0)
-    return min(candidates)
+    return extreme(candidates)
 
 
 def apply_to_day_ends(account_id, day, amount):

@@ -1,9 +1,7 @@
 """The largest balance a customer account can hold, and the check that keeps every posting within it."""
-import sqlalchemy as sa
-
 from portal.database import largest_value
-from portal.extensions import db
 from portal.ledger import errors
+from portal.ledger.balances import extreme_day_end_from
 from portal.models import Account, DailyBalance
 from portal.money import format_amount
 
@@ -33,14 +31,4 @@ def highest_day_end_from(account_id, day, *, today, balance):
     one (today's day-end: a posting dated today costs no query)."""
     if day >= today:
         return balance
-    table = DailyBalance.__table__
-    mine = table.c.account_id == account_id
-    highest, before, on_day = db.session.execute(sa.select(
-        sa.select(sa.func.max(table.c.closing)).where(mine, table.c.day >= day).scalar_subquery(),
-        sa.select(table.c.closing).where(mine, table.c.day < day).order_by(table.c.day.desc()).limit(1)
-        .scalar_subquery(),
-        sa.select(sa.func.count()).where(mine, table.c.day == day).scalar_subquery(),
-    )).one()
-    # The end of `day` itself, when nothing was posted on it, is the latest earlier day-end (or 0).
-    candidates = [balance, highest or 0, 0 if on_day else before or 0]
-    return max(candidates)
+    return max(balance, extreme_day_end_from(account_id, day, max))
