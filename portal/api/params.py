@@ -6,7 +6,6 @@ import re
 from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from portal import converters
 from portal.api.errors import http_error, validation_error
 
 # ASCII digits, matched whole: \d takes any script's digits, and "$" matches before a trailing newline.
@@ -21,11 +20,6 @@ def parse_date(text, field):
         return dt.date.fromisoformat(text)
     except ValueError:
         raise validation_error({field: "is not a valid calendar date"}) from None
-
-
-def parse_uuid(text):
-    """Return the UUID `text` spells in canonical form, or None (braces, "urn:uuid:", no hyphens: None)."""
-    return converters.parse_uuid(text)
 
 
 def query_date(name):

@@ -7,8 +7,9 @@ from portal.api import idempotency
 from portal.api.auth import granted_account, require_scope
 from portal.api.docs import documented, nullable
 from portal.api.errors import ApiError, from_ledger_error, not_found, validation_error
-from portal.api.params import json_object, parse_date, parse_uuid, query_date, query_int
+from portal.api.params import json_object, parse_date, query_date, query_int
 from portal.api.presenters import transaction_json
+from portal.converters import parse_uuid
 from portal.extensions import db
 from portal.ledger import ceiling, history
 from portal.models import Account, AccountKind, AccountStatus, Scope, TransactionKind
