@@ -24,6 +24,11 @@ def account_number(number):
     return numbers.display(number)
 
 
+def account_label(account):
+    """Name an account as people tell their accounts apart: "Main (FI21 4242 …)"."""
+    return f"{account.name} ({numbers.display(account.number)})"
+
+
 def timestamp(value):
     """Render a UTC timestamp to the minute, or a dash for none."""
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"

@@ -4,6 +4,7 @@ import secrets
 
 from portal import identity, ledger
 from portal.corrections.registry import Kind, register
+from portal.display import account_label
 from portal.identity.tokens import REVOKE_ACTION
 from portal.identity.users import CREATE_ACTION, ROLE_CHANGE_ACTION, UPDATE_ACTION
 from portal.ledger import ValidationError, numbers
@@ -35,10 +36,6 @@ def _text(parameters, name):
     return value
 
 
-def _shown(account):
-    return f"{account.name} ({numbers.display(account.number)})"
-
-
 def _owner(account):
     return account.owner_id
 
@@ -68,7 +65,7 @@ def _adjust(account, parameters, *, actor, reason):
 
 def _adjust_summary(account, request):
     amount, value_date = request.parameters["amount"], request.parameters["value_date"]
-    return [f"Account: {_shown(account)}",
+    return [f"Account: {account_label(account)}",
             f"Amount: {format_amount(amount, account.currency)} {account.currency} (the corrections account takes "
             "the other side)",
             f"Value date: {value_date or 'today'}", f"Reason: {request.reason}"]
@@ -90,7 +87,7 @@ def _status_change(action, operation, verb, done):
 
     return Kind(action, "account", OPERATORS, perform, success=done,
                 title=lambda account: f"{verb} {numbers.display(account.number)}",
-                summary=lambda account, request: [f"Account: {_shown(account)}, now {account.status}",
+                summary=lambda account, request: [f"Account: {account_label(account)}, now {account.status}",
                                                   f"Reason: {request.reason}"],
                 subject=_owner)
 

@@ -10,9 +10,10 @@ from wtforms import SelectChoice
 
 from portal import identity, ledger, unit_of_work
 from portal.converters import parse_row_id
+from portal.display import account_label
 from portal.extensions import db
 from portal.kernel import clock
-from portal.ledger import history, numbers
+from portal.ledger import history
 from portal.models import Account, ApiToken, AuditEvent, Role, User
 from portal.observability import request_actor
 from portal.web.activity import describe
@@ -81,7 +82,7 @@ def account(account_id):
 
 def account_choices(accounts):
     """Return the accounts as the token form's choices, each by name and number."""
-    return [SelectChoice(str(a.id), f"{a.name} ({numbers.display(a.number)})") for a in accounts]
+    return [SelectChoice(str(a.id), account_label(a)) for a in accounts]
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
