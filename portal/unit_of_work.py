@@ -33,14 +33,18 @@ def _state():
     return g.unit_of_work
 
 
-def refuse(actor, action, *, reason, outcome="denied", **audit_fields):
-    """Undo the unit's work and record, at its end, that `actor` was refused `action` and why.
+def refuse(actor, action, refusal, *, outcome="denied", **audit_fields):
+    """Undo the unit's work and record, at its end, that `actor` was refused `action`, and why (`refusal`).
 
+    `refusal` is an `audit.Refusal` (a code and a message), or a domain error to take them from. It is the one
+    meaning of "why refused" at every door; a `reason` in `audit_fields` is only ever a member of staff's own.
     The record is written after everything else is rolled back, so a refused attempt leaves nothing behind but
     its audit row, whatever the door does next (render a form again, or raise the error it answers with).
     """
+    if not isinstance(refusal, audit.Refusal):
+        refusal = audit.Refusal.of(refusal)
     db.session.rollback()
-    _state().refusals.append((actor, action, dict(audit_fields, reason=reason, outcome=outcome)))
+    _state().refusals.append((actor, action, dict(audit_fields, refusal=refusal, outcome=outcome)))
 
 
 def always(write):

@@ -97,7 +97,9 @@ def test_a_refused_command_commits_its_refusal_once_and_nothing_else(runner, com
     assert len(commits) == 1
     after = snapshot()
     assert after.pop("audit_events") == before.pop("audit_events") + 1 and after == before
-    assert audit_rows("account.open")[-1].outcome == "failed"
+    refused = audit_rows("account.open")[-1]
+    assert (refused.outcome, refused.refusal_code, refused.reason) == ("failed", "validation_error", None)
+    assert refused.refusal_message.startswith("name: ")
 
 
 def test_the_customer_pages_record_a_refused_token_creation(client, app):
@@ -110,6 +112,7 @@ def test_the_customer_pages_record_a_refused_token_creation(client, app):
     assert response.status_code == 200 and "was not created" in response.text
     refused = audit_rows("token.create")
     assert refused and refused[-1].outcome == "failed" and refused[-1].subject_user_id == owner.id
+    assert refused[-1].refusal_code == "validation_error" and refused[-1].refusal_message.startswith("name: ")
     after = snapshot()
     assert after.pop("audit_events") == before.pop("audit_events") + 1 and after == before
 

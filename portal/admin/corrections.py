@@ -93,9 +93,9 @@ class CorrectionFlow:
         try:
             result = corrections.apply(asked, actor)
         except LedgerError as exc:
-            unit_of_work.refuse(actor, kind.name, object_type=kind.target_type,
+            unit_of_work.refuse(actor, kind.name, exc, object_type=kind.target_type,
                                 object_id=None if target is None else target.id, subject_user_id=subject,
-                                reason=f"{exc.code}: {exc.message}; asked because: {asked.reason}")
+                                reason=asked.reason)
             field = f"{exc.field}: " if exc.field else ""
             flash(f"Refused: {field}{exc.message}", "error")
             return self.render("admin/correction.html", form=form, title=title, back=back), 200

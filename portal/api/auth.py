@@ -7,6 +7,7 @@ from flask import g, request
 
 from portal import identity, unit_of_work
 from portal.api.errors import ApiError, not_found
+from portal.audit import Refusal
 from portal.extensions import db
 from portal.ledger import clock
 from portal.models import ApiToken
@@ -20,7 +21,7 @@ UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="api"'}
 def _unauthorized(resolution):
     token = resolution.token
     actor = request_actor(token=token) if token is not None else request_actor()
-    unit_of_work.refuse(actor, "api.unauthorized", reason=resolution.problem, object_type="request",
+    unit_of_work.refuse(actor, "api.unauthorized", Refusal("unauthorized", resolution.problem), object_type="request",
                         object_id=request.path[:64], subject_user_id=token.user_id if token is not None else None)
     return ApiError(401, "unauthorized", "A valid bearer token is required.", headers=UNAUTHORIZED_HEADERS)
 
@@ -82,11 +83,11 @@ def require_scope(scope):
     return decorator
 
 
-def forbidden(principal, reason):
+def forbidden(principal, why):
     """Audit a refusal for lack of permission and return the 403 to raise."""
-    unit_of_work.refuse(g.actor, "api.forbidden", reason=reason, object_type="request",
+    unit_of_work.refuse(g.actor, "api.forbidden", Refusal("forbidden", why), object_type="request",
                         object_id=request.path[:64], subject_user_id=principal.user_id)
-    return ApiError(403, "forbidden", f"Forbidden: {reason}.")
+    return ApiError(403, "forbidden", f"Forbidden: {why}.")
 
 
 def granted_account(principal, account_id):

@@ -9,6 +9,7 @@ from portal.api.docs import documented, nullable
 from portal.api.errors import ApiError, from_ledger_error, not_found, validation_error
 from portal.api.params import json_object, parse_date, query_date, query_int
 from portal.api.presenters import transaction_json
+from portal.audit import Refusal
 from portal.converters import parse_uuid
 from portal.extensions import db
 from portal.ledger import ceiling, history
@@ -151,8 +152,8 @@ def _post_transaction(principal, account_id):
 def _audit_refusal(account_id, code, message, invalid_input, errors=None):
     """Have the request end in the record of a refused posting, the token as actor, and nothing else."""
     owner = g.principal.user_id
-    detail = f"{code}: {message}" + (f" {errors}" if errors else "")
-    unit_of_work.refuse(g.actor, "transaction.create", reason=detail[:1000],
+    detail = message + (f" {errors}" if errors else "")
+    unit_of_work.refuse(g.actor, "transaction.create", Refusal(code, detail),
                         outcome="failed" if invalid_input else "denied", object_type="account",
                         object_id=account_id, subject_user_id=owner)
 

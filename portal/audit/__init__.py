@@ -9,6 +9,7 @@ from typing import Optional
 
 from portal.extensions import db
 from portal.kernel import clock
+from portal.kernel.errors import DomainError
 from portal.models import AuditEvent
 from portal.text import storable
 
@@ -55,6 +56,24 @@ class Actor:
         return replace(self, **where)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why an attempt was refused: a stable machine-readable code and a message for staff and auditors.
+
+    Kept apart from `reason`, which is only ever a member of staff's own reason for what they asked.
+    """
+
+    code: str
+    message: str
+
+    @classmethod
+    def of(cls, error):
+        """Return the refusal a domain error stands for (its code, and its message led by the field it names)."""
+        if isinstance(error, DomainError):
+            return cls(error.code, f"{error.field}: {error.message}" if error.field else error.message)
+        return cls("error", str(error))
+
+
 def _clean(changes):
     if not changes:
         return None
@@ -82,8 +101,11 @@ def _plain(value):
 
 
 def record(actor, action, *, object_type=None, object_id=None, subject_user_id=None, changes=None, reason=None,
-           outcome="success"):
+           outcome="success", refusal=None):
     """Write an audit event in the current session's transaction; it commits, or rolls back, with the change.
+
+    `reason` is a member of staff's own reason for what they did or asked; `refusal` (a `Refusal`) says why an
+    attempt was refused, for an event whose outcome is not `success`.
 
     Refusals are recorded with what was asked, so text here may hold what no database stores (a lone surrogate,
     NUL): it is written escaped, and the record of a refusal never fails for the input that was refused.
@@ -104,5 +126,7 @@ def record(actor, action, *, object_type=None, object_id=None, subject_user_id=N
         changes=_clean(changes),
         reason=storable(reason),
         outcome=outcome,
+        refusal_code=None if refusal is None else refusal.code[:64],
+        refusal_message=None if refusal is None else storable(refusal.message[:2000]),
     ))
 

@@ -3,6 +3,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_user, logout_user
 
 from portal import audit, identity, unit_of_work
+from portal.audit import Refusal
 from portal.auth.forms import LoginForm, LogoutForm
 from portal.auth.redirects import local_target
 from portal.extensions import limiter
@@ -46,9 +47,10 @@ def login():
         # verify_password spends the same time with no user, so timing does not tell whether the email exists.
         password_ok = identity.verify_password(user.password_hash if user else None, form.password.data)
         if user is None or not password_ok or not user.active:
-            reason = "unknown email" if user is None else ("wrong password" if not password_ok else "deactivated")
-            unit_of_work.refuse(request_actor(), "auth.login_failed", reason=reason, object_type="user",
-                                object_id=user.id if user else None, subject_user_id=user.id if user else None,
+            why = "unknown_email" if user is None else ("wrong_password" if not password_ok else "user_deactivated")
+            unit_of_work.refuse(request_actor(), "auth.login_failed", Refusal(why, why.replace("_", " ")),
+                                object_type="user", object_id=user.id if user else None,
+                                subject_user_id=user.id if user else None,
                                 changes={"email": [None, identity.normalize_email(form.email.data)]})
             flash(GENERIC_FAILURE, "error")
             return render_template("auth/login.html", form=form)

@@ -26,7 +26,7 @@ def command_transaction(action, actor, **audit_fields):
         try:
             yield
         except LedgerError as exc:
-            unit_of_work.refuse(actor, action, reason=_describe(exc), outcome="failed", **audit_fields)
+            unit_of_work.refuse(actor, action, exc, outcome="failed", **audit_fields)
             refusal = click.ClickException(_describe(exc))
         else:
             return

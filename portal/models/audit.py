@@ -37,7 +37,10 @@ class AuditEvent(Base):
     # The customer the event concerns (owner of the account or token, or the user acted on), for /activity.
     subject_user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
     changes: Mapped[Optional[dict]]
-    reason: Mapped[Optional[str]] = mapped_column(sa.Text)
+    reason: Mapped[Optional[str]] = mapped_column(sa.Text)  # a member of staff's own reason (corrections)
+    # A refused attempt (outcome denied or failed): why it was refused, as a stable code and a message.
+    refusal_code: Mapped[Optional[str]] = mapped_column(sa.String(64))
+    refusal_message: Mapped[Optional[str]] = mapped_column(sa.Text)
     outcome: Mapped[str] = mapped_column(sa.String(16), default="success")
 
     def __repr__(self):

@@ -101,7 +101,7 @@ def tokens():
             token, secret = identity.issue_token(current_user, name=form.name.data, scopes=form.scopes.data,
                                                  accounts=chosen, expires_at=expires_at, actor=actor)
         except ledger.ValidationError as exc:
-            unit_of_work.refuse(actor, "token.create", reason=f"{exc.code}: {exc.message}", outcome="failed",
+            unit_of_work.refuse(actor, "token.create", exc, outcome="failed",
                                 object_type="token", subject_user_id=current_user.id)
             flash(f"The token was not created: {exc.field} {exc.message}.", "error")
         else:

@@ -44,7 +44,11 @@ def test_reversing_twice_is_refused_shown_and_audited(as_role, bank):
     assert response.status_code == 200 and "Refused: The transaction has already been reversed." in response.text
     after = snapshot()
     assert after.pop("audit_events") == before.pop("audit_events") + 1 and after == before
-    assert last_event("transaction.reverse").outcome == "denied"
+    event = last_event("transaction.reverse")
+    assert event.outcome == "denied"
+    # One meaning each: the refusal is the domain's code and message; the reason stays the operator's own words.
+    assert (event.refusal_code, event.refusal_message, event.reason) == (
+        "already_reversed", "The transaction has already been reversed.", "again")
 
 
 def test_a_reason_is_required(as_role, bank):

@@ -75,7 +75,8 @@ def test_revoked_token_is_refused_on_the_next_request(client, customer):
     response = client.get("/api/v1/accounts", headers=customer.headers)
     assert response.status_code == 401
     event = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
-    assert (event.action, event.actor_token_id, event.reason) == ("api.unauthorized", token.id, "token revoked")
+    assert (event.action, event.actor_token_id, event.refusal_code, event.refusal_message) == (
+        "api.unauthorized", token.id, "unauthorized", "token revoked")
 
 
 def test_expired_token_is_refused(client, customer, monkeypatch):

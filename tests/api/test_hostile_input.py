@@ -14,7 +14,7 @@ def test_a_lone_surrogate_in_the_description_is_a_validation_error_and_audited(c
 def test_a_lone_surrogate_in_a_field_name_is_refused_and_the_refusal_audited(client, customer):
     """The audit row of the refusal names the unknown field: it must be storable even though the name is not."""
     refused(client, customer, {"amount": "-1.00", "\udcff": "x"}, 400, "validation_error", "\udcff")
-    assert "\udcff" not in last_audit().reason and "udcff" in last_audit().reason
+    assert "\udcff" not in last_audit().refusal_message and "udcff" in last_audit().refusal_message
 
 
 @pytest.mark.parametrize("description", [

@@ -11,19 +11,21 @@ class AuditView(PortalModelView):
     """Every audit event, read-only."""
 
     column_list = ["occurred_at", "actor_type", "actor_user_id", "ip", "action", "object_type", "object_id",
-                   "outcome", "reason"]
+                   "outcome", "refusal_code", "reason"]
     column_labels = {"occurred_at": "When (UTC)", "actor_type": "Actor", "actor_user_id": "User",
                      "actor_token_id": "Token", "object_type": "Object", "object_id": "Object id",
                      "subject_user_id": "About customer", "request_id": "Request id (server)",
-                     "client_request_id": "Request id (client)"}
+                     "client_request_id": "Request id (client)", "refusal_code": "Refused as",
+                     "refusal_message": "Refusal", "reason": "Staff reason"}
     column_formatters = {"occurred_at": lambda v, c, m, n: m.occurred_at.strftime("%Y-%m-%d %H:%M:%S")}
-    column_searchable_list = ["action", "object_id", "reason", "request_id", "client_request_id", "ip"]
+    column_searchable_list = ["action", "object_id", "reason", "refusal_message", "request_id", "client_request_id",
+                              "ip"]
     column_filters = ["occurred_at", "actor_type", "actor_user_id", "actor_token_id", "action", "object_type",
-                      "outcome", "subject_user_id", "ip"]
+                      "outcome", "refusal_code", "subject_user_id", "ip"]
     column_default_sort = ("id", True)
     column_details_list = ["id", "occurred_at", "actor_type", "actor_user_id", "actor_token_id", "ip", "user_agent",
                            "request_id", "client_request_id", "action", "object_type", "object_id", "subject_user_id",
-                           "changes", "reason", "outcome"]
+                           "changes", "reason", "outcome", "refusal_code", "refusal_message"]
     list_template = "admin/audit_list.html"
 
     def _scoped(self, query):
