@@ -6,6 +6,7 @@ from flask import Flask
 
 from portal import admin, api, commands, converters, display, errors, health, observability, security, unit_of_work
 from portal.api import auth as api_auth
+from portal.api import guards as api_guards
 from portal.auth import routes as auth
 from portal.config import load_config
 from portal.database import configure_engine, engine_options, release_session_at_teardown
@@ -58,7 +59,8 @@ def register_request_hooks(app):
     """Register what runs around every request, in order, and the template filters."""
     # Before-request hooks run in the order they are registered, and Flask-Limiter checks in one of its own.
     observability.init_app(app)  # first: fresh per-request state and a request id for whatever answers
-    security.init_app(app)  # refuse oversized requests (and NUL) before any work
+    security.init_app(app)  # refuse oversized bodies (and NUL on the pages) before any work
+    api_guards.init_app(app)  # the API's own limits (URL, headers, NUL in its query), answered in its envelope
     api_auth.init_app(app)  # who calls the API: the rate limit counts per token or per address
     limiter.init_app(app)
     display.init_app(app)

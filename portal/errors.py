@@ -1,13 +1,11 @@
 """Error pages for people, and the API's envelope for its own paths: one place decides which."""
 import logging
 
-from flask import g, render_template, request
+from flask import current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from portal import unit_of_work
-from portal.api import PREFIX as API_PREFIX
-from portal.api.errors import error_response
 from portal.database import is_unavailable
 from portal.extensions import login_manager
 
@@ -26,9 +24,21 @@ TITLES = {
 }
 
 
-def is_api_request():
-    """Tell whether this request is for the API: its prefix, or a path under it."""
-    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+_ANSWERS = "portal.error_answers"
+
+
+def answer_errors_of(app, owns, answer):
+    """Have `answer(error)` answer every error of the requests whose path `owns(path)` (a door with a format of its
+    own: the API registers its envelope). Everything else is answered with a page."""
+    app.extensions.setdefault(_ANSWERS, []).append((owns, answer))
+
+
+def own_answer():
+    """Return the answer a door registered for this request's path, or None (errors here are pages)."""
+    for owns, answer in current_app.extensions.get(_ANSWERS, ()):
+        if owns(request.path):
+            return answer
+    return None
 
 
 def init_app(app):
@@ -41,15 +51,17 @@ def init_app(app):
 
     @app.errorhandler(HTTPException)
     def http_error(error):
-        if is_api_request():
-            return error_response(error)
+        answer = own_answer()
+        if answer is not None:
+            return answer(error)
         unit_of_work.fail()
         return _page(error.code or 500)
 
     @app.errorhandler(Exception)
     def unexpected(error):
-        if is_api_request():
-            return error_response(error)
+        answer = own_answer()
+        if answer is not None:
+            return answer(error)
         unit_of_work.fail()
         if is_unavailable(error):
             log.error("database unavailable on %s", request.path, exc_info=error)

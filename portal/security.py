@@ -3,10 +3,9 @@ import secrets
 
 import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, request, url_for
-from werkzeug.exceptions import RequestEntityTooLarge, RequestHeaderFieldsTooLarge, RequestURITooLarge
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from portal.api.errors import validation_error
-from portal.errors import is_api_request
+from portal.errors import own_answer
 from portal.extensions import csrf, db, login_manager
 from portal.models import User
 
@@ -23,13 +22,6 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])
-# gunicorn answers a longer request line, a bigger header or more headers than its limits itself, in HTML and
-# without a request id (deploy/gunicorn.conf.py: 4094, 8190, 100). The API refuses well before those, so a
-# client meets its limits in the envelope. No URL or header of the API comes near them.
-API_MAX_URL_BYTES = 2048
-API_MAX_HEADER_BYTES = 4096
-API_MAX_HEADERS = 50
-
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Frame-Options": "DENY",
@@ -64,7 +56,6 @@ def init_app(app):
     login_manager.login_message = "Please log in to see that page."
     login_manager.session_protection = "strong"
     app.before_request(refuse_oversized_bodies)
-    app.before_request(refuse_oversized_api_requests)
     app.before_request(refuse_nul_characters)
 
     @app.after_request
@@ -87,37 +78,21 @@ def refuse_oversized_bodies():
         raise RequestEntityTooLarge()
 
 
-def refuse_oversized_api_requests():
-    """Answer an API request whose URL or headers are over the API's limits with 414 or 431 (in the envelope)."""
-    if not is_api_request():
-        return
-    environ = request.environ
-    # gunicorn's RAW_URI is the request target as sent; PATH_INFO (decoded) and QUERY_STRING where it is absent.
-    target = max(len(environ.get("RAW_URI") or ""),
-                 len(environ.get("PATH_INFO", "")) + 1 + len(environ.get("QUERY_STRING", "")))
-    if target > API_MAX_URL_BYTES:
-        raise RequestURITooLarge()
-    headers = list(request.headers.items())
-    if len(headers) > API_MAX_HEADERS or any(len(name) + len(value) > API_MAX_HEADER_BYTES
-                                             for name, value in headers):
-        raise RequestHeaderFieldsTooLarge()
-
-
 def refuse_nul_characters():
-    """Answer 400 to a query string or web form carrying a NUL character.
+    """Answer 400 to a page's query string or web form carrying a NUL character.
 
     No field has a use for one, and PostgreSQL cannot store it in text: without this, a NUL in a name or a
-    search box would reach the database and fail there as a 500. An API body is checked where the API reads
-    it (portal.api.params.json_object), after authentication: this hook runs before it and must not read it.
+    search box would reach the database and fail there as a 500. A door that answers its own errors (the API)
+    checks its own requests (portal.api.guards), and reads a body only after authentication: this hook runs
+    before that and must not read it.
     """
-    parts = {"query": [value for _, values in request.args.lists() for value in values]}
-    if request.method in ("POST", "PUT", "PATCH") and not is_api_request():
-        parts["body"] = [value for _, values in request.form.lists() for value in values]
-    for part, values in parts.items():
-        if any("\x00" in value for value in values):
-            if is_api_request():
-                raise validation_error({part: "must not contain NUL characters"})
-            abort(400)
+    if own_answer() is not None:
+        return
+    values = [value for _, values in request.args.lists() for value in values]
+    if request.method in ("POST", "PUT", "PATCH"):
+        values += [value for _, values in request.form.lists() for value in values]
+    if any("\x00" in value for value in values):
+        abort(400)
 
 
 @login_manager.user_loader

@@ -51,3 +51,12 @@ def test_one_patch_of_the_clock_moves_the_ledger_the_audit_log_and_the_column_de
     assert user.created_at == moment
     occurred = db.session.scalars(sa.select(AuditEvent.occurred_at)).all()
     assert occurred and set(occurred) == {moment}
+
+
+def test_the_error_pages_and_page_security_import_nothing_of_the_api():
+    """The API registers its own error answer and request limits: the app-wide modules do not reach into it."""
+    for module in ("errors.py", "security.py"):
+        tree = ast.parse((PORTAL / module).read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        assert not [name for name in imported if name and name.startswith("portal.api")], module

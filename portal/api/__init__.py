@@ -4,10 +4,10 @@ from flask_restx import Api
 
 from portal.api import accounts, transactions
 from portal.api.errors import error_response
+from portal.api.guards import PREFIX, is_api_path
+from portal.errors import answer_errors_of
 from portal.extensions import csrf, limiter
 from portal.observability import client_ip
-
-PREFIX = "/api/v1"
 
 
 class PortalApi(Api):
@@ -67,7 +67,8 @@ def create_blueprint():
 
 
 def init_app(app):
-    """Register the API (its unknown routes and methods are answered by portal.errors, in the envelope)."""
+    """Register the API; every error on its paths (unknown routes and methods too) is answered in the envelope."""
     bp = create_blueprint()
     csrf.exempt(bp)  # bearer tokens, no cookies: nothing for a forged cross-site request to ride on
     app.register_blueprint(bp)
+    answer_errors_of(app, is_api_path, error_response)
