@@ -53,3 +53,9 @@ def snapshot():
         "entries": db.session.scalar(sa.select(sa.func.count()).select_from(Entry)),
         "audit_events": db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)),
     }
+
+
+def last_audit():
+    """The newest audit event, read afresh."""
+    db.session.expire_all()
+    return db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))

@@ -5,11 +5,11 @@ CorrectionRequest, and the request is shown, confirmed and applied.
 """
 import datetime as dt
 
-from flask import abort, flash, redirect, request
+from flask import flash, redirect, request
 from flask_login import current_user
 
 from portal import corrections, unit_of_work
-from portal.admin.access import requires
+from portal.admin.access import refuse, requires
 from portal.admin.forms import (
     AdjustmentForm,
     ChangeRoleForm,
@@ -55,10 +55,13 @@ def may(name, target=None):
     return current_user.is_authenticated and corrections.kind_of(name).permits(current_user, target)
 
 
-def requires_kind(*names):
-    """Decorate an endpoint that asks for one of these corrections: only roles the registry allows for each."""
+def requires_kind(*names, asked=None):
+    """Decorate an endpoint that asks for one of these corrections: only roles the registry allows for each.
+
+    A refusal is audited as the correction asked for: the one name, or `asked(**url_arguments)` for several.
+    """
     kinds = [corrections.kind_of(name) for name in names]
-    return requires(*(role for role in Role if all(role in kind.roles for kind in kinds)))
+    return requires(*(role for role in Role if all(role in kind.roles for kind in kinds)), action=asked or names[0])
 
 
 class CorrectionFlow:
@@ -73,7 +76,7 @@ class CorrectionFlow:
         """
         kind = corrections.kind_of(name)
         if not kind.permits(current_user, target):  # a stricter rule for this target (staff: admins only)
-            abort(403)
+            return refuse(name)
         title = kind.title(target)
         if not form.validate_on_submit():
             return self.render("admin/correction.html", form=form, title=title, back=back)

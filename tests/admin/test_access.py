@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import ApiToken, User
 from tests.admin.conftest import ROLES
-from tests.factories import snapshot
+from tests.factories import last_audit, snapshot
 from tests.web.conftest import csrf_token
 
 VIEWS = [
@@ -20,6 +20,10 @@ OPERATOR_ACTIONS = [
     "/admin/transaction/{withdrawal}/reverse", "/admin/apitoken/{token}/revoke",
 ]
 ADMIN_ACTIONS = ["/admin/user/{viewer}/role", "/admin/user/new-staff"]
+ACTION_OF = {"edit": "user.update", "open-account": "account.open", "rename": "account.rename",
+             "freeze": "account.freeze", "close": "account.close", "adjust": "transaction.adjust",
+             "reverse": "transaction.reverse", "revoke": "token.revoke", "role": "user.role_change",
+             "new-staff": "user.create"}
 EXPECTED_VIEW = {"anonymous": 302, "customer": 403, "viewer": 200, "operator": 200, "admin": 200}
 
 
@@ -57,7 +61,13 @@ def test_posting_an_action_directly_without_the_role_changes_nothing(as_role, ba
         "csrf_token": token, "confirmed": "yes", "reason": "sneaky", "amount": "1000.00", "name": "Hacked",
         "email": "hacked@example.com", "role": "admin", "currency": "EUR"})
     assert response.status_code == 403
-    assert snapshot() == before
+    after = snapshot()
+    # The refusal is audited (as denied, naming what was asked and who asked), and nothing else is written.
+    assert after.pop("audit_events") == before.pop("audit_events") + 1 and after == before
+    denied = last_audit()
+    assert (denied.outcome, denied.actor_user_id, denied.refusal_code) == (
+        "denied", (bank.customer if role == "customer" else bank.staff[role]).id, "forbidden")
+    assert denied.action == (ACTION_OF[path.split("/")[-1]] if role != "customer" else "admin.access")
     assert db.session.execute(sa.select(User.id, User.name, User.email, User.role, User.active)).all() == users
     assert db.session.scalar(sa.select(ApiToken.revoked_at).where(ApiToken.id == bank.token.id)) is None
 
@@ -177,3 +187,22 @@ def test_check_again_now_goes_back_only_to_a_page_of_this_site(as_role, bank, re
     token = csrf_token(staff.get("/admin/").text)
     response = staff.post("/admin/health/refresh", data={"csrf_token": token}, headers={"Referer": referer})
     assert response.status_code == 302 and response.headers["Location"] == location
+
+
+def test_a_customer_opening_the_back_office_is_refused_and_audited(as_role, bank):
+    customer = as_role("customer")
+    before = snapshot()
+    assert customer.get("/admin/").status_code == 403
+    after = snapshot()
+    assert after.pop("audit_events") == before.pop("audit_events") + 1 and after == before
+    denied = last_audit()
+    assert (denied.action, denied.outcome, denied.actor_user_id, denied.object_id) == (
+        "admin.access", "denied", bank.customer.id, "/admin/")
+
+
+def test_an_operator_asking_for_an_admin_only_correction_is_audited_as_denied(as_role, bank):
+    operator = as_role("operator")
+    assert operator.get(f"/admin/user/{bank.staff['viewer'].id}/role").status_code == 403
+    denied = last_audit()
+    assert (denied.action, denied.outcome, denied.actor_user_id, denied.object_type) == (
+        "user.role_change", "denied", bank.staff["operator"].id, "request")

@@ -93,7 +93,7 @@ class AccountView(PortalModelView):
                             back=url_for(".details_view", id=account.id))
 
     @expose("/<account_id>/<any(freeze, unfreeze, close):change>", methods=["GET", "POST"])
-    @requires_kind(*STATUS_CHANGES.values())
+    @requires_kind(*STATUS_CHANGES.values(), asked=lambda change, **_: STATUS_CHANGES[change])
     def change_status(self, account_id, change):
         """Freeze, unfreeze or close (at zero balance only) a customer account, with a reason."""
         account = self._account_or_404(account_id)
