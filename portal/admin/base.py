@@ -25,9 +25,13 @@ _PAGE = re.compile(r"[0-9]{1,10}")
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
+# A plain decimal number (a negative amount) is a number to a spreadsheet, not a formula: it stays as it is.
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
 def neutralise_formula(value):
-    """Make a CSV cell safe to open in a spreadsheet (no formula injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+    """Make a CSV cell safe to open in a spreadsheet (no formula injection); plain numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 
@@ -112,6 +116,9 @@ class PortalModelView(StaffOnly, CorrectionFlow, ModelView):
     page_size = 50
     page_size_options = (20, 50, 100)
     action_disallowed_list = ["delete"]
+    # Exports never reuse the list's formatters (Flask-Admin's default), which make links and formatted money:
+    # a view names its plain export formatters here, and a cell that is still markup is made plain text.
+    column_formatters_export = {}
     list_template = "admin/portal_list.html"
     filter_converter = PortalFilterConverter()
 
@@ -138,5 +145,8 @@ class PortalModelView(StaffOnly, CorrectionFlow, ModelView):
         return args
 
     def get_export_value(self, model, name):
-        """Return a CSV cell, neutralised against formulas."""
-        return neutralise_formula(super().get_export_value(model, name))
+        """Return a CSV cell: plain text (never markup), neutralised against formulas."""
+        value = super().get_export_value(model, name)
+        if isinstance(value, Markup):
+            value = value.striptags()
+        return neutralise_formula(value)

@@ -3,7 +3,7 @@ import datetime as dt
 from typing import Optional
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, utcnow
 
@@ -41,6 +41,11 @@ class AuditEvent(Base):
     # A refused attempt (outcome denied or failed): why it was refused, as a stable code and a message.
     refusal_code: Mapped[Optional[str]] = mapped_column(sa.String(64))
     refusal_message: Mapped[Optional[str]] = mapped_column(sa.Text)
+
+    # For reading only (the back-office names people and tokens); events are written as rows by portal.audit.
+    actor_user = relationship("User", foreign_keys=[actor_user_id], viewonly=True)
+    actor_token = relationship("ApiToken", foreign_keys=[actor_token_id], viewonly=True)
+    subject_user = relationship("User", foreign_keys=[subject_user_id], viewonly=True)
     outcome: Mapped[str] = mapped_column(sa.String(16), default="success")
 
     def __repr__(self):

@@ -3,6 +3,7 @@ from flask import url_for
 
 from portal.admin.base import PortalModelView, link, money_formatter, normalised_number
 from portal.ledger import numbers
+from portal.money import format_amount
 
 
 class EntryView(PortalModelView):
@@ -19,7 +20,10 @@ class EntryView(PortalModelView):
         "transaction_id": lambda v, c, m, n: link(url_for("transaction.details_view", id=m.transaction_id),
                                                   str(m.transaction_id)),
     }
-    column_formatters_export = {"amount": lambda v, c, m, n: m.amount, "account": lambda v, c, m, n: m.account.number}
+    column_export_list = ["id", "transaction_id", "account", "amount", "currency", "value_date"]
+    column_formatters_export = {"amount": lambda v, c, m, n: format_amount(m.amount, m.account.currency),
+                                "currency": lambda v, c, m, n: m.account.currency,
+                                "account": lambda v, c, m, n: m.account.number}
     can_view_details = False
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
