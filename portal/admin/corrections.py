@@ -85,10 +85,18 @@ class CorrectionFlow:
             parameters=form_parameters(form) if parameters is None else parameters, reason=form.reason.data,
             maker_id=current_user.id)
         if not form.is_confirmed:
-            form.confirmed.data = "yes"
-            return self.render("admin/confirm.html", form=form, title=title, summary=kind.summary(target, asked),
-                               back=back)
+            return self._review(kind, asked, target, form=form, title=title, back=back)
         return self._apply(kind, asked, target, form=form, title=title, back=back, done=done)
+
+    def _review(self, kind, asked, target, *, form, title, back):
+        """Show what the correction will do, or what would refuse it now (nothing is attempted: no audit row)."""
+        refusal = corrections.rehearse(asked, request_actor(user=current_user._get_current_object()))
+        if refusal is not None:
+            _flash_refusal(refusal)
+            return self.render("admin/correction.html", form=form, title=title, back=back)
+        form.confirmed.data = "yes"
+        return self.render("admin/confirm.html", form=form, title=title, summary=kind.summary(target, asked),
+                           back=back)
 
     def _apply(self, kind, asked, target, *, form, title, back, done):
         actor = request_actor(user=current_user._get_current_object())
@@ -99,8 +107,12 @@ class CorrectionFlow:
             unit_of_work.refuse(actor, kind.name, exc, object_type=kind.target_type,
                                 object_id=None if target is None else target.id, subject_user_id=subject,
                                 reason=asked.reason)
-            field = f"{exc.field}: " if exc.field else ""
-            flash(f"Refused: {field}{exc.message}", "error")
+            _flash_refusal(exc)
             return self.render("admin/correction.html", form=form, title=title, back=back), 200
         flash(kind.success, "success")
         return done(result) if done else redirect(back)
+
+
+def _flash_refusal(exc):
+    field = f"{exc.field}: " if exc.field else ""
+    flash(f"Refused: {field}{exc.message}", "error")

@@ -4,14 +4,13 @@ import secrets
 
 from portal import identity, ledger
 from portal.corrections.registry import Kind, register
-from portal.display import account_label
+from portal.display import account_label, money
 from portal.identity.tokens import REVOKE_ACTION
 from portal.identity.users import CREATE_ACTION, ROLE_CHANGE_ACTION, UPDATE_ACTION
 from portal.ledger import ValidationError, numbers
 from portal.ledger.accounts import CLOSE_ACTION, FREEZE_ACTION, OPEN_ACTION, RENAME_ACTION, UNFREEZE_ACTION
 from portal.ledger.posting import ADJUST_ACTION, REVERSE_ACTION
 from portal.models import Role
-from portal.money import format_amount
 
 OPERATORS = (Role.OPERATOR, Role.ADMIN)  # correct customers' data
 ADMINS = (Role.ADMIN,)  # manage staff
@@ -48,7 +47,7 @@ def _reverse(transaction, parameters, *, actor, reason):
 
 def _reverse_summary(transaction, request):
     legs = [f"{numbers.display(e.account.number)} ({e.account.name}): "
-            f"{format_amount(-e.amount, e.account.currency)} {e.account.currency}" for e in transaction.entries]
+            f"{money(-e.amount, e.account.currency)}" for e in transaction.entries]
     return [*legs, f"Reason: {request.reason}"]
 
 
@@ -66,7 +65,7 @@ def _adjust(account, parameters, *, actor, reason):
 def _adjust_summary(account, request):
     amount, value_date = request.parameters["amount"], request.parameters["value_date"]
     return [f"Account: {account_label(account)}",
-            f"Amount: {format_amount(amount, account.currency)} {account.currency} (the corrections account takes "
+            f"Amount: {money(amount, account.currency)} (the corrections account takes "
             "the other side)",
             f"Value date: {value_date or 'today'}", f"Reason: {request.reason}"]
 

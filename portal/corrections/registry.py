@@ -122,6 +122,25 @@ def apply(request, actor):
     return kind.perform(target, request.parameters, actor=actor, reason=request.reason)
 
 
+def rehearse(request, actor):
+    """Return the refusal `request` would meet if applied now (a LedgerError), or None; change nothing.
+
+    The request is applied for real inside a savepoint that is then rolled back, so what is known before the
+    confirmation (an overdraft, a duplicate email, an already reversed transaction) is found by the same
+    rules that apply it, not by a second copy of them. The state may still change before it is confirmed:
+    `apply` checks again.
+    """
+    savepoint = db.session.begin_nested()
+    try:
+        apply(request, actor)
+    except LedgerError as exc:
+        return exc
+    finally:
+        if savepoint.is_active:
+            savepoint.rollback()
+    return None
+
+
 def for_customer(request):
     """Return what the customer is shown of a correction: its note for them, or a neutral line."""
     return request.customer_note or NEUTRAL_NOTE

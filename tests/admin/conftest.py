@@ -54,3 +54,13 @@ def submit(client, path, data):
     review = client.post(path, data={**data, "csrf_token": token})
     assert review.status_code == 200 and "Confirm:" in review.text, review.text[:2000]
     return client.post(path, data={**data, "csrf_token": csrf_token(review.text), "confirmed": "yes"})
+
+
+def review(client, path, data):
+    """Fill a correction form up to its review step; return that response (nothing is applied)."""
+    return client.post(path, data={**data, "csrf_token": csrf_token(client.get(path).text)})
+
+
+def confirm(client, path, data):
+    """Send a confirmation straight away, as a form reviewed before the state changed would be sent."""
+    return client.post(path, data={**data, "csrf_token": csrf_token(client.get(path).text), "confirmed": "yes"})

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from portal import identity, ledger
 from portal.extensions import db
 from portal.models import Account, ApiToken, AuditEvent, Transaction, User
-from tests.admin.conftest import submit
+from tests.admin.conftest import confirm, review, submit
 from tests.factories import SYSTEM, refresh, snapshot
 from tests.web.conftest import csrf_token
 
@@ -39,8 +39,14 @@ def test_reversing_twice_is_refused_shown_and_audited(as_role, bank):
     ledger.reverse(bank.withdrawal, actor=SYSTEM, reason="first")
     db.session.commit()
     operator = as_role("operator")
+    path = f"/admin/transaction/{bank.withdrawal.id}/reverse"
     before = snapshot()
-    response = submit(operator, f"/admin/transaction/{bank.withdrawal.id}/reverse", {"reason": "again"})
+    # Known at the review step already: refused there, before any confirmation; nothing attempted, nothing audited.
+    reviewed = review(operator, path, {"reason": "again"})
+    assert "Refused: The transaction has already been reversed." in reviewed.text and "Confirm:" not in reviewed.text
+    assert snapshot() == before
+    # A confirmation sent anyway (the state changed after a review) is refused by the same rule, and audited.
+    response = confirm(operator, path, {"reason": "again"})
     assert response.status_code == 200 and "Refused: The transaction has already been reversed." in response.text
     after = snapshot()
     assert after.pop("audit_events") == before.pop("audit_events") + 1 and after == before
@@ -83,8 +89,12 @@ def test_adjustment_credits_and_debits_against_the_corrections_account(as_role, 
 
 def test_adjustment_that_would_overdraw_is_refused_and_changes_nothing(as_role, bank):
     operator = as_role("operator")
+    path, data = f"/admin/account/{bank.main.id}/adjust", {"amount": "-150.01", "reason": "too much"}
     before = snapshot()
-    response = submit(operator, f"/admin/account/{bank.main.id}/adjust", {"amount": "-150.01", "reason": "too much"})
+    reviewed = review(operator, path, data)
+    assert "Refused: The account&#39;s balance would go below zero." in reviewed.text
+    assert "Confirm:" not in reviewed.text and snapshot() == before
+    response = confirm(operator, path, data)
     assert "Refused: The account&#39;s balance would go below zero." in response.text
     after = snapshot()
     assert after.pop("audit_events") == before.pop("audit_events") + 1 and after == before
@@ -109,7 +119,10 @@ def test_freeze_unfreeze_and_close_only_at_zero(as_role, bank):
     submit(operator, f"/admin/account/{bank.main.id}/unfreeze", {"reason": "cleared"})
     assert refresh(bank.main).status == "active"
     before = snapshot()
-    response = submit(operator, f"/admin/account/{bank.main.id}/close", {"reason": "customer asked"})
+    assert "Only an account with a zero balance" in review(operator, f"/admin/account/{bank.main.id}/close",
+                                                           {"reason": "customer asked"}).text
+    assert snapshot() == before
+    response = confirm(operator, f"/admin/account/{bank.main.id}/close", {"reason": "customer asked"})
     assert "Only an account with a zero balance can be closed." in response.text
     after = snapshot()
     assert after.pop("audit_events") == before.pop("audit_events") + 1 and after == before
@@ -169,7 +182,9 @@ def test_admin_changes_a_role_and_creates_staff(as_role, bank):
 
 
 def test_customers_cannot_be_made_staff(as_role, bank):
-    response = submit(as_role("admin"), f"/admin/user/{bank.customer.id}/role", {"role": "admin", "reason": "x"})
+    admin, path = as_role("admin"), f"/admin/user/{bank.customer.id}/role"
+    assert "Refused" in review(admin, path, {"role": "admin", "reason": "x"}).text
+    response = confirm(admin, path, {"role": "admin", "reason": "x"})
     assert "Refused" in response.text
     assert db.session.get(User, bank.customer.id).role == "customer"
 
@@ -234,10 +249,21 @@ def test_dashboard_shows_ledger_health_and_recent_events(as_role, bank):
 
 
 def test_the_back_office_refuses_an_account_name_with_an_ansi_escape_and_audits_the_refusal(as_role, bank):
-    page = submit(as_role("operator"), f"/admin/account/{bank.main.id}/rename",
-                  {"name": "\x1b[31mMain", "reason": "asked by the customer"})
+    path, data = f"/admin/account/{bank.main.id}/rename", {"name": "\x1b[31mMain", "reason": "asked by the customer"}
+    assert "Refused: name:" in review(as_role("operator"), path, data).text
+    page = confirm(as_role("operator"), path, data)
     assert page.status_code == 200 and "Refused: name:" in page.text
     db.session.expire_all()
     assert db.session.get(Account, bank.main.id).name == "Main"
     event = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
     assert (event.action, event.outcome) == ("account.rename", "denied")
+
+
+def test_the_confirm_page_shows_money_as_the_lists_do(as_role, bank):
+    operator = as_role("operator")
+    reviewed = review(operator, f"/admin/account/{bank.main.id}/adjust", {"amount": "-1000.00", "reason": "x"})
+    assert "Refused" in reviewed.text  # 1 000 would overdraw 150: refused at review
+    reviewed = review(operator, f"/admin/account/{bank.main.id}/adjust", {"amount": "-100.00", "reason": "fee"})
+    assert "Confirm:" in reviewed.text and "−€100.00" in reviewed.text and "-100.00 EUR" not in reviewed.text
+    reversal = review(operator, f"/admin/transaction/{bank.withdrawal.id}/reverse", {"reason": "twice"})
+    assert "€50.00" in reversal.text and "50.00 EUR" not in reversal.text
