@@ -78,3 +78,19 @@ def test_viewer_sees_no_correction_controls_and_is_refused_a_direct_post(live, p
     assert response.status == 403
     page.goto(f"{live.url}/admin/account/details/?id={account_id}")
     assert page.get_by_test_id("balance").inner_text() == "€416.00"
+
+
+def test_the_admin_navigation_fits_on_one_line_at_1200_px(live, page):
+    live.setup(small_bank)
+    page.set_viewport_size({"width": 1200, "height": 800})
+    live.setup(lambda: make_user(role=Role.ADMIN, email="admin@bank.example", name="Ada Admin"))
+    log_in(page, live, "admin@bank.example")
+    tops = page.eval_on_selector_all(".navbar .nav-link, .navbar-brand, .navbar button",
+                                     "els => els.map(e => Math.round(e.getBoundingClientRect().top))")
+    heights = page.eval_on_selector_all(".navbar .nav-link, .navbar button",
+                                        "els => els.map(e => Math.round(e.getBoundingClientRect().height))")
+    assert len(tops) >= 8
+    # One line: every link and the log-out button start within a few pixels of each other, none wraps inside.
+    assert max(tops) - min(tops) <= 16, tops
+    assert max(heights) <= 44, heights
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1200

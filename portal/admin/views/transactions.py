@@ -98,7 +98,9 @@ class TransactionView(PortalModelView):
                       TransactionsFilter("Account number", _on_account)]
     column_default_sort = ("booked_at", True)
     column_formatters = {
-        "id": lambda v, c, m, n: link(url_for(".details_view", id=m.id), str(m.id)),
+        # The first 8 characters tell transactions apart on a page; search takes the whole id.
+        "id": lambda v, c, m, n: link(url_for(".details_view", id=m.id), f"{str(m.id)[:8]}…"),
+        "booked_at": lambda v, c, m, n: m.booked_at.strftime("%Y-%m-%d %H:%M"),
         "account": lambda v, c, m, n: _account_cell(_legs_of(m).posted),
         "counterparty": lambda v, c, m, n: _account_cell(_legs_of(m).counter),
         "amount": lambda v, c, m, n: "" if _legs_of(m).posted is None else money(
