@@ -6,6 +6,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
+LOG_FORMATS = ("json", "console")
 
 
 class ConfigError(RuntimeError):
@@ -53,6 +54,7 @@ class Config:
     ENV_NAME = "production"
     DEBUG = False
     TESTING = False
+    DEFAULT_LOG_FORMAT = "json"  # one JSON object per line, for a log stack to ingest
 
     def __init__(self):
         """Read the settings every environment shares from the environment variables."""
@@ -76,6 +78,7 @@ class Config:
         self.RESTX_MASK_SWAGGER = False  # no X-Fields header: responses are fixed shapes
         self.RESTX_ERROR_404_HELP = False
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO").upper()
+        self.LOG_FORMAT = _env("LOG_FORMAT", self.DEFAULT_LOG_FORMAT).lower()
         # How many proxies (a load balancer: 1) stand in front and set X-Forwarded-For/-Proto; 0 trusts none.
         self.TRUSTED_PROXIES = _int_env("TRUSTED_PROXIES", "0")
         self.SESSION_COOKIE_HTTPONLY = True
@@ -91,6 +94,8 @@ class Config:
             ZoneInfo(self.BANK_TIMEZONE)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ConfigError(f"BANK_TIMEZONE {self.BANK_TIMEZONE!r} is not an IANA time zone") from exc
+        if self.LOG_FORMAT not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {self.LOG_FORMAT!r}")
 
     def as_dict(self):
         """Return the upper-case settings, class and instance ones alike."""
@@ -102,6 +107,7 @@ class DevelopmentConfig(Config):
     """Local development: a throwaway secret is acceptable, cookies travel over plain HTTP."""
 
     ENV_NAME = "development"
+    DEFAULT_LOG_FORMAT = "console"  # `make run`'s terminal: one short line per request, for a person
 
     def __init__(self):
         """Let cookies travel over plain HTTP, and make up a per-process secret if none is set."""
@@ -118,6 +124,7 @@ class TestingConfig(DevelopmentConfig):
 
     ENV_NAME = "testing"
     TESTING = True
+    DEFAULT_LOG_FORMAT = "json"
 
     def __init__(self):
         """Default to an in-memory SQLite database; turn rate limits off, CSRF on and password hashing fast."""

@@ -1,4 +1,4 @@
-"""Request ids and the one structured (JSON) log line every HTTP request writes."""
+"""Request ids and the one log line every HTTP request writes (JSON, or a short line for a person in development)."""
 import json
 import logging
 import re
@@ -63,26 +63,94 @@ class RateLimiterAlarm(logging.Filter):
         return record.levelno >= self.level
 
 
+class ConsoleFormatter(logging.Formatter):
+    """Development (LOG_FORMAT=console): one short line a person reads, e.g.
+    `14:02:11 GET /api/v1/accounts 200 12 ms req=1f0c9a2e token=3`; any other record as time, level, logger and
+    message, with its traceback."""
+
+    def format(self, record):
+        """Render a request record as its one line, any other record as `time LEVEL logger: message`."""
+        when = time.strftime("%H:%M:%S", self.converter(record.created))
+        fields = getattr(record, "fields", {})
+        if record.name == request_log.name and "method" in fields:
+            line = f"{when} {self._request(fields)}"
+        else:
+            line = f"{when} {record.levelname} {record.name}: {record.getMessage()}"
+            if fields.get("request_id"):
+                line += f" req={fields['request_id'][:8]}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+    @staticmethod
+    def _request(fields):
+        line = (f"{fields['method']} {fields['path']} {fields['status']} {fields['duration_ms']:.0f} ms "
+                f"req={fields['request_id'][:8]}")
+        if fields.get("token_id") is not None:
+            line += f" token={fields['token_id']}"
+        elif fields.get("user_id") is not None:
+            line += f" user={fields['user_id']}"
+        return line
+
+
+class DevServerRequestLine(logging.Filter):
+    """Drop the development server's own line per request (`"GET / HTTP/1.1" 200 -`): the app's request line
+    says the same and more. Its banner, warnings and errors pass."""
+
+    # How werkzeug.serving.WSGIRequestHandler.log_request's format ends, after `log` puts the client's address and
+    # the date before it (`127.0.0.1 - - [date] "%s" %s %s`); it logs nothing else that way.
+    REQUEST_FORMAT = ' "%s" %s %s'
+
+    def filter(self, record):
+        """Let through every record but a request line."""
+        request_line = record.levelno == logging.INFO and str(record.msg).endswith(self.REQUEST_FORMAT)
+        return not request_line
+
+
+FORMATTERS = {"json": JsonFormatter, "console": ConsoleFormatter}
+_HANDLER_NAME = "portal"
+
+
 def configure_logging(app):
     """Every `portal.*` logger (the request line, errors with their tracebacks, the app's own logger) and
-    Flask-Limiter's write JSON lines to stderr at LOG_LEVEL, for a log stack to ingest as they are."""
+    Flask-Limiter's write to stderr at LOG_LEVEL: JSON lines for a log stack to ingest (LOG_FORMAT=json, outside
+    development), or one short line each for a person (LOG_FORMAT=console, development's default, where the
+    development server's duplicate request line is dropped)."""
     logging.Formatter.converter = time.gmtime
     portal_log = logging.getLogger("portal")  # also app.logger: the app is named "portal"
     portal_log.removeHandler(default_handler)  # Flask's plain-text handler, if it was added already
     limiter_log = logging.getLogger("flask-limiter")  # only a NullHandler of its own: its warnings went nowhere
+    log_format = app.config.get("LOG_FORMAT", "json")
     for log in (portal_log, limiter_log):
-        if not any(isinstance(handler.formatter, JsonFormatter) for handler in log.handlers):
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(JsonFormatter())
-            log.addHandler(handler)
+        _own_handler(log).setFormatter(FORMATTERS[log_format]())
     portal_log.setLevel(app.config["LOG_LEVEL"])
     request_log.setLevel(app.config["LOG_LEVEL"])
     # Its storage recovery is logged at INFO: let that reach the alarm, which applies LOG_LEVEL itself.
     level = portal_log.getEffectiveLevel()
     limiter_log.setLevel(min(level, logging.INFO))
-    for old in [f for f in limiter_log.filters if isinstance(f, RateLimiterAlarm)]:
-        limiter_log.removeFilter(old)
-    limiter_log.addFilter(RateLimiterAlarm(level))
+    _replace_filter(limiter_log, RateLimiterAlarm, RateLimiterAlarm(level))
+    # Loggers outlive apps (tests create many): each app sets the filter its own format wants.
+    _replace_filter(logging.getLogger("werkzeug"), DevServerRequestLine,
+                    DevServerRequestLine() if log_format == "console" else None)
+
+
+def _own_handler(log):
+    """Return the stderr handler configure_logging added to `log`, adding it the first time."""
+    for handler in log.handlers:
+        if handler.get_name() == _HANDLER_NAME:
+            return handler
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_HANDLER_NAME)
+    log.addHandler(handler)
+    return handler
+
+
+def _replace_filter(log, kind, new):
+    """Remove `log`'s filters of class `kind`, then add `new` unless it is None."""
+    for old in [f for f in log.filters if isinstance(f, kind)]:
+        log.removeFilter(old)
+    if new is not None:
+        log.addFilter(new)
 
 
 def init_app(app):

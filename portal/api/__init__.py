@@ -9,6 +9,20 @@ from portal.errors import answer_errors_of
 from portal.extensions import csrf, limiter
 from portal.observability import client_ip
 
+# Shown on the Swagger page (Markdown). The page's script (static/js/swagger-init.js) adds the "Bearer " a pasted
+# token lacks; the API itself takes only `Authorization: Bearer <token>`.
+AUTHORIZE_HELP = ("Paste the token the customer issued, `pt_…`, alone or as `Bearer pt_…`: this page adds `Bearer ` "
+              "when it is missing. Any other client sends `Authorization: Bearer <token>`.")
+DESCRIPTION = (
+    "Balances, balance at a date, transactions and posting, for apps a customer trusts. Amounts are decimal "
+    "strings (`\"12.30\"`), dates `YYYY-MM-DD`.\n\n"
+    "**To try it here**: press *Authorize* and paste a token (`pt_…`, alone or as `Bearer pt_…`; this page adds "
+    "`Bearer ` when it is missing), then *Try it out* on an operation. Other clients send "
+    "`Authorization: Bearer <token>`.\n\n"
+    "The full reference (tokens and scopes, every field, error code and status, pagination, idempotency, rate "
+    "limits, curl examples) is `docs/api.md` in the project's repository."
+)
+
 
 class PortalApi(Api):
     """Flask-RESTX's Api, with every error of its routes answered in the one envelope."""
@@ -49,11 +63,10 @@ def create_blueprint():
         bp,
         version="1.0",
         title="Ledger portal API",
-        description="Balances, balance at a date, transactions and posting, for apps a customer trusts. "
-                    "Authenticate with `Authorization: Bearer <token>`; amounts are decimal strings.",
+        description=DESCRIPTION,
         doc="/docs",
         authorizations={"bearer": {"type": "apiKey", "in": "header", "name": "Authorization",
-                                   "description": "`Bearer <token>`, a token the customer issued"}},
+                                   "description": AUTHORIZE_HELP}},
         security="bearer",
         catch_all_404s=False,  # 404s outside the API are pages; portal.errors answers unknown API routes
     )

@@ -162,3 +162,12 @@ def test_tokens_see_only_accounts_of_their_owner_even_if_granted_otherwise(clien
     secret = issue(customer.user, [extra], scopes=["accounts:read"])
     listed = client.get("/api/v1/accounts", headers=bearer(secret)).get_json()["data"]
     assert [a["id"] for a in listed] == [str(extra.id)]
+
+
+def test_a_real_token_sent_without_the_bearer_scheme_is_refused(client, customer):
+    # The Swagger page adds "Bearer " to a token pasted alone (static/js/swagger-init.js); the API does not.
+    response = client.get("/api/v1/accounts", headers={"Authorization": customer.secret})
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.get("/api/v1/accounts", headers=customer.headers).status_code == 200
