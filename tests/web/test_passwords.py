@@ -268,3 +268,11 @@ def test_the_request_log_does_not_hold_a_reset_link_s_secret(app, ann, caplog):
         app.test_client().get(f"/password/reset/{secret}")
     paths = [r.fields["path"] for r in caplog.records if r.name == "portal.request"]
     assert paths == ["/password/reset/…"]
+
+
+def test_the_customer_s_activity_tells_a_change_from_a_refused_attempt(app, ann_client):
+    change(ann_client, "not my password at all", NEW_PASSWORD)
+    change(ann_client, PASSWORD, NEW_PASSWORD)
+    page = ann_client.get("/activity").text
+    assert "A password change was refused" in page and "Password changed" in page
+    assert NEW_PASSWORD not in page and PASSWORD not in page
