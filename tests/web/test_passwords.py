@@ -276,3 +276,23 @@ def test_the_customer_s_activity_tells_a_change_from_a_refused_attempt(app, ann_
     page = ann_client.get("/activity").text
     assert "A password change was refused" in page and "Password changed" in page
     assert NEW_PASSWORD not in page and PASSWORD not in page
+
+
+def test_guessing_the_current_password_is_rate_limited_per_user(backend, request, tmp_path, monkeypatch):
+    from portal import create_app
+    from tests.conftest import IsolatedClient, _database_url
+
+    monkeypatch.setenv("LOGIN_RATE_LIMIT", "3/minute")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": _database_url(backend, request, tmp_path),
+                      "RATELIMIT_ENABLED": True})
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        user = make_user(email="ann@example.com")
+        client = app.test_client()
+        login(client, "ann@example.com")
+        statuses = [change(client, f"guess number {n}", NEW_PASSWORD).status_code for n in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        assert change(client, PASSWORD, NEW_PASSWORD).status_code == 429  # even the right one waits
+        assert identity.verify_password(reload(user).password_hash, PASSWORD)
+        db.session.remove()
+        db.engine.dispose()

@@ -150,3 +150,17 @@ def test_a_session_without_a_version_from_before_the_upgrade_is_ended(app, ann_c
     with ann_client.session_transaction() as session:
         del session["_portal_session_version"]
     assert sent_to_login(ann_client.get("/"))
+
+
+def test_deactivating_in_the_back_office_ends_the_customer_s_session(app, ann_client, ann):
+    from tests.admin.conftest import submit
+
+    make_user(role=Role.OPERATOR, email="otto@bank.example")
+    operator = app.test_client()
+    login(operator, "otto@bank.example")
+    copy = copy_session(ann_client, app)
+    submit(operator, f"/admin/user/{ann[0].id}/edit",
+           {"name": "Ann Example", "email": "ann@example.com", "reason": "account closed"})  # active unticked
+    assert reload(ann[0]).active is False
+    assert sent_to_login(ann_client.get("/"))
+    assert sent_to_login(copy.get("/"))
