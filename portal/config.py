@@ -81,6 +81,9 @@ class Config:
         self.LOG_FORMAT = _env("LOG_FORMAT", self.DEFAULT_LOG_FORMAT).lower()
         # How many proxies (a load balancer: 1) stand in front and set X-Forwarded-For/-Proto; 0 trusts none.
         self.TRUSTED_PROXIES = _int_env("TRUSTED_PROXIES", "0")
+        # A login session ends after this long without a request, and this long after login whatever happens.
+        self.SESSION_IDLE_MINUTES = _int_env("SESSION_IDLE_MINUTES", "15")
+        self.SESSION_MAX_HOURS = _int_env("SESSION_MAX_HOURS", "12")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = True
@@ -96,6 +99,10 @@ class Config:
             raise ConfigError(f"BANK_TIMEZONE {self.BANK_TIMEZONE!r} is not an IANA time zone") from exc
         if self.LOG_FORMAT not in LOG_FORMATS:
             raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {self.LOG_FORMAT!r}")
+        if not 1 <= self.SESSION_IDLE_MINUTES <= 24 * 60:
+            raise ConfigError(f"SESSION_IDLE_MINUTES must be from 1 to 1440, not {self.SESSION_IDLE_MINUTES}")
+        if not 1 <= self.SESSION_MAX_HOURS <= 24 * 30:
+            raise ConfigError(f"SESSION_MAX_HOURS must be from 1 to 720, not {self.SESSION_MAX_HOURS}")
 
     def as_dict(self):
         """Return the upper-case settings, class and instance ones alike."""

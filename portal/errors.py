@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 from portal import unit_of_work
 from portal.database import is_unavailable
 from portal.extensions import login_manager
+from portal.observability import loggable_path
 
 log = logging.getLogger("portal.errors")
 
@@ -64,13 +65,13 @@ def init_app(app):
             return answer(error)
         unit_of_work.fail()
         if is_unavailable(error):
-            log.error("database unavailable on %s", request.path, exc_info=error)
+            log.error("database unavailable on %s", loggable_path(request.path), exc_info=error)
             # The page must render without the database: treat the visitor as anonymous (Flask-Login's
             # per-request user), so the layout does not try to load the user again.
             g._login_user = login_manager.anonymous_user()
             page, status = _page(ServiceUnavailable.code)
             return page, status, {"Retry-After": "1"}
-        log.error("unhandled error on %s", request.path, exc_info=error)
+        log.error("unhandled error on %s", loggable_path(request.path), exc_info=error)
         return _page(InternalServerError.code)
 
 

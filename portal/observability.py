@@ -19,6 +19,16 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 request_log = logging.getLogger("portal.request")
+# Paths that carry a secret after this prefix (a password reset link): logged without it.
+SECRET_PATH_PREFIXES = ("/password/reset/",)
+
+
+def loggable_path(path):
+    """Return `path` as a log line may hold it: a reset link's secret is cut off."""
+    for prefix in SECRET_PATH_PREFIXES:
+        if path and path.startswith(prefix):
+            return prefix + "…"
+    return path
 
 
 class JsonFormatter(logging.Formatter):
@@ -228,7 +238,7 @@ def _finish(response):
         "request_id": current_request_id(),
         "server_request_id": server_request_id(),
         "method": request.method,
-        "path": request.path,
+        "path": loggable_path(request.path),
         "status": response.status_code,
         "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
         "actor": actor.type if actor else "anonymous",

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from portal.auth import sessions
 from portal.errors import own_answer
 from portal.extensions import csrf, db, login_manager
 from portal.models import User
@@ -55,6 +56,9 @@ def init_app(app):
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."
     login_manager.session_protection = "strong"
+    # Bind sessions to the address ProxyFix vouches for, not to a client-sent X-Forwarded-For. Flask-Login has
+    # no public setting for this; tests/web/test_sessions.py fails if the attribute stops being used.
+    login_manager._session_identifier_generator = sessions.binding
     app.before_request(refuse_oversized_bodies)
     app.before_request(refuse_nul_characters)
 
@@ -97,10 +101,11 @@ def refuse_nul_characters():
 
 @login_manager.user_loader
 def load_user(user_id):
-    """Reload the session's user; an unknown or deactivated one is logged out."""
+    """Reload the session's user; an unknown or deactivated one, or a revoked or timed-out session, is logged out."""
     if not user_id.isdigit():
         return None
-    return db.session.scalar(sa.select(User).where(User.id == int(user_id), User.active.is_(True)))
+    user = db.session.scalar(sa.select(User).where(User.id == int(user_id), User.active.is_(True)))
+    return None if user is None else sessions.check(user)
 
 
 @login_manager.unauthorized_handler

@@ -11,7 +11,7 @@ from dotenv import load_dotenv
 from gunicorn import glogging
 
 from portal.config import ConfigError, load_config
-from portal.observability import REQUEST_ID_HEADER, JsonFormatter
+from portal.observability import REQUEST_ID_HEADER, JsonFormatter, loggable_path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +54,7 @@ class JsonLogger(glogging.Logger):
         self.access_log.info("access", extra={"fields": {
             "request_id": headers.get(REQUEST_ID_HEADER.lower()),
             "method": environ.get("REQUEST_METHOD"),
-            "path": environ.get("PATH_INFO"),
+            "path": loggable_path(environ.get("PATH_INFO")),
             "status": int(status),
             "duration_ms": round(request_time.total_seconds() * 1000, 2),
             "bytes": getattr(resp, "sent", None),

@@ -25,7 +25,8 @@ NOBODY = set()
 POLICY = {
     "static": EVERYONE, "admin.static": EVERYONE, "restx_doc.static": EVERYONE,
     "health.healthz": EVERYONE, "health.readyz": EVERYONE,
-    "auth.login": EVERYONE, "auth.logout": SESSIONS,
+    "auth.login": EVERYONE, "auth.logout": SESSIONS, "auth.password": SESSIONS,
+    "auth.reset_password": EVERYONE,  # the link is the credential: a wrong one is 404
     "api.root": EVERYONE, "api.doc": EVERYONE, "api.specs": EVERYONE,
     # Customer pages: the owner; another customer reaches their own pages but not this account (404).
     "web.index": SESSIONS,  # staff are sent on to the back-office
@@ -45,7 +46,7 @@ POLICY = {
     "user.change_role": {"admin"}, "user.create_staff": {"admin"},
     "user.edit_user": OPERATORS, "user.open_account": OPERATORS, "account.rename": OPERATORS,
     "account.change_status": OPERATORS, "account.adjust": OPERATORS, "transaction.reverse": OPERATORS,
-    "apitoken.revoke": OPERATORS,
+    "apitoken.revoke": OPERATORS, "user.password_reset_link": OPERATORS,
 }
 for view in ("user", "account", "transaction", "entry", "apitoken", "auditevent"):
     POLICY.update({f"{view}.index_view": STAFF, f"{view}.details_view": STAFF, f"{view}.export": STAFF,
@@ -102,7 +103,7 @@ def login_other(client):
 
 def url_for_rule(rule, world):
     values = {"account_id": world.main.id, "transaction_id": world.withdrawal.id, "token_id": world.token.id,
-              "user_id": world.customer.id, "change": "freeze", "export_type": "csv",
+              "user_id": world.customer.id, "change": "freeze", "export_type": "csv", "secret": "not-a-real-link",
               "filename": FILENAMES.get(rule.endpoint, "")}
     path = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
     if rule.endpoint.endswith(".details_view") or rule.endpoint.endswith(".edit_view"):

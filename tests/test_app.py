@@ -121,3 +121,20 @@ def test_the_client_address_comes_from_the_load_balancer_only_when_trusted(caplo
         response = app.test_client().get("/healthz", headers={"X-Forwarded-For": "203.0.113.9"})
     assert response.status_code == 200
     assert [r.fields["ip"] for r in caplog.records if r.name == "portal.request"] == [seen]
+
+
+def test_session_timeouts_default_to_15_minutes_idle_and_12_hours(monkeypatch):
+    config = load_config("testing")
+    assert (config.SESSION_IDLE_MINUTES, config.SESSION_MAX_HOURS) == (15, 12)
+    monkeypatch.setenv("SESSION_IDLE_MINUTES", "5")
+    monkeypatch.setenv("SESSION_MAX_HOURS", "8")
+    config = load_config("testing")
+    assert (config.SESSION_IDLE_MINUTES, config.SESSION_MAX_HOURS) == (5, 8)
+
+
+@pytest.mark.parametrize("name, value", [("SESSION_IDLE_MINUTES", "0"), ("SESSION_IDLE_MINUTES", "fifteen"),
+                                         ("SESSION_MAX_HOURS", "-1"), ("SESSION_MAX_HOURS", "100000")])
+def test_session_timeouts_must_be_sensible_numbers(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})

@@ -201,3 +201,40 @@ def test_idempotency_purge_refuses_to_forget_keys_younger_than_the_contract_prom
     result = runner.invoke(args=["idempotency", "purge", "--older-than-hours", hours])
     assert result.exit_code != 0 and "24" in result.output, result.output
     assert count(IdempotencyKey) == 1
+
+
+def test_users_set_password_prompts_twice_ends_every_session_and_audits_as_system(app, runner):
+    from tests.web.conftest import login
+
+    user = make_user(email="fay@example.com")
+    browser = app.test_client()
+    assert login(browser, "fay@example.com").status_code == 302
+    result = runner.invoke(args=["users", "set-password", "FAY@example.com"],
+                           input="a fresh long passphrase\na fresh long passphrase\n")
+    assert result.exit_code == 0, result.output
+    assert "a fresh long passphrase" not in result.output  # hidden input
+    db.session.expire_all()
+    assert identity.verify_password(db.session.get(User, user.id).password_hash, "a fresh long passphrase")
+    event = last_event()
+    assert (event.action, event.actor_type, event.outcome, event.object_id, event.reason) == (
+        "user.password_change", "system", "success", str(user.id), "command line")
+    assert "a fresh long passphrase" not in str(event.changes)
+    response = browser.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("password, message", [("Password123!", "leaked passwords"), ("too short", "12 characters")])
+def test_users_set_password_refuses_a_weak_password_and_changes_nothing(runner, password, message):
+    user = make_user(email="gus@example.com")
+    before = user.password_hash, user.session_version
+    result = runner.invoke(args=["users", "set-password", "gus@example.com"], input=f"{password}\n{password}\n")
+    assert result.exit_code == 1 and message in result.output
+    db.session.expire_all()
+    after = db.session.get(User, user.id)
+    assert (after.password_hash, after.session_version) == before
+    assert (last_event().action, last_event().outcome) == ("user.password_change", "failed")
+
+
+def test_users_set_password_for_an_unknown_email_fails(runner):
+    result = runner.invoke(args=["users", "set-password", "nobody@example.com"], input="x\nx\n")
+    assert result.exit_code == 1 and "no user with email nobody@example.com" in result.output

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from portal import identity, ledger
 from portal.extensions import db
 from portal.kernel import clock
+from portal.kernel.errors import ValidationError
 from portal.models import ApiToken, AuditEvent, Role
 from tests.factories import PASSWORD, SYSTEM, make_account, make_user
 
@@ -122,3 +123,33 @@ def test_tokens_are_looked_up_by_their_hash_never_by_the_secret(app):
     assert any(identity.hash_secret(secret) in params for params in sent)
     stored = db.session.execute(sa.select(ApiToken.__table__)).all()
     assert secret not in str(stored)
+
+
+@pytest.mark.parametrize("password", [
+    "short", "Password123!", "2024sunshine!!", "qwertyuiopasdf", "zyxwvutsrqpo", "1q2w3e4r5t6y", "abcabcabcabc",
+    "monkeymonkey12", "x" * 20, "ann@example.com", "AnnExample12", "annexample", "y" * 2000,
+])
+def test_weak_passwords_are_refused_with_a_reason(password):
+    from portal.identity import password_rules
+
+    assert password_rules.problem(password, email="ann@example.com", name="Ann Example") is not None
+
+
+@pytest.mark.parametrize("password", ["correct horse battery", "x7#Kp2!mQz9w", "my cat eats tuna on sundays"])
+def test_long_uncommon_passwords_are_accepted(password):
+    from portal.identity import password_rules
+
+    assert password_rules.problem(password, email="ann@example.com", name="Ann Example") is None
+
+
+def test_the_common_password_list_ships_with_the_code():
+    from portal.identity import password_rules
+
+    common = password_rules.common_passwords()
+    assert len(common) >= 4000 and {"password", "123456", "iloveyou"} <= common
+    assert all(entry == entry.lower() for entry in common)
+
+
+def test_new_users_get_the_same_password_rules(app):
+    with pytest.raises(ValidationError, match="leaked"):
+        identity.create_user("weak@example.com", "Weak", role=Role.CUSTOMER, password="Password123!", actor=SYSTEM)

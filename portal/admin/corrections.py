@@ -19,6 +19,7 @@ from portal.admin.forms import (
     ReasonForm,
     RenameAccountForm,
 )
+from portal.identity.resets import RESET_LINK_ACTION
 from portal.identity.tokens import REVOKE_ACTION
 from portal.identity.users import CREATE_ACTION, ROLE_CHANGE_ACTION, UPDATE_ACTION
 from portal.ledger import LedgerError
@@ -32,7 +33,7 @@ FORMS = {
     REVERSE_ACTION: ReasonForm, ADJUST_ACTION: AdjustmentForm, FREEZE_ACTION: ReasonForm, UNFREEZE_ACTION: ReasonForm,
     CLOSE_ACTION: ReasonForm, RENAME_ACTION: RenameAccountForm, OPEN_ACTION: OpenAccountForm,
     UPDATE_ACTION: EditUserForm, ROLE_CHANGE_ACTION: ChangeRoleForm, CREATE_ACTION: CreateStaffForm,
-    REVOKE_ACTION: ReasonForm,
+    REVOKE_ACTION: ReasonForm, RESET_LINK_ACTION: ReasonForm,
 }
 # A form's fields that are not the request's parameters: the reason is a field of the request itself.
 _NOT_PARAMETERS = frozenset({"csrf_token", "confirmed", "submit", "reason"})

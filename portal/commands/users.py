@@ -2,7 +2,8 @@
 import click
 
 from portal import identity
-from portal.commands.support import command_transaction, system_actor
+from portal.commands.support import command_transaction, system_actor, user_by_email
+from portal.identity.credentials import PASSWORD_CHANGE_ACTION
 from portal.models import Role
 
 group = click.Group("users", help="Manage users.")
@@ -21,3 +22,15 @@ def create(email, name, role, password):
     with command_transaction("user.create", actor, object_type="user", changes={"email": [None, email]}):
         user = identity.create_user(email, name, role=role, password=password, actor=actor)
     click.echo(f"Created {user.role} {user.email} (id {user.id})")
+
+
+@group.command("set-password")
+@click.argument("email")
+def set_password(email):
+    """Set a user's password (prompted twice, hidden); every session of theirs ends. Audited as system."""
+    user = user_by_email(email)
+    password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    actor = system_actor()
+    with command_transaction(PASSWORD_CHANGE_ACTION, actor, object_type="user", object_id=user.id):
+        identity.set_password(user, password, actor=actor, how="command line")
+    click.echo(f"Password set for {email}; every session of theirs has ended.")

@@ -5,6 +5,7 @@ import secrets
 from portal import identity, ledger
 from portal.corrections.registry import Kind, register
 from portal.display import account_label, money
+from portal.identity.resets import RESET_LINK_ACTION
 from portal.identity.tokens import REVOKE_ACTION
 from portal.identity.users import CREATE_ACTION, ROLE_CHANGE_ACTION, UPDATE_ACTION
 from portal.ledger import ValidationError, numbers
@@ -152,13 +153,15 @@ register(Kind(ROLE_CHANGE_ACTION, "user", ADMINS, _change_role, success="Role ch
 
 
 def _create_staff(_, parameters, *, actor, reason):
-    """Create the user with a one-time initial password; return (user, password) so it can be shown once.
+    """Create the user with a one-time initial password, to be changed at first login; return (user, password)
+    so it can be shown once.
 
     The password is made here, not asked for: it never enters the request, which may be stored.
     """
     password = secrets.token_urlsafe(INITIAL_PASSWORD_BYTES)
     user = identity.create_user(_text(parameters, "email"), _text(parameters, "name"),
-                                role=_text(parameters, "role"), password=password, actor=actor, reason=reason)
+                                role=_text(parameters, "role"), password=password, actor=actor, reason=reason,
+                                must_change_password=True)
     return user, password
 
 
@@ -168,6 +171,21 @@ register(Kind(CREATE_ACTION, "user", ADMINS, _create_staff, success="Staff user 
                                           f"Name: {request.parameters['name']}",
                                           f"Role: {request.parameters['role']}", f"Reason: {request.reason}"],
               parameters=("email", "name", "role"), needs_target=False))
+
+
+def _reset_link(user, parameters, *, actor, reason):
+    """Make the link; return (user, secret) so the back-office shows it once (it never enters the request)."""
+    _, secret = identity.issue_reset(user, actor=actor, reason=reason)
+    return user, secret
+
+
+register(Kind(RESET_LINK_ACTION, "user", OPERATORS, _reset_link, success="Password reset link created.",
+              title=lambda user: f"Make a password reset link for {user.email}",
+              summary=lambda user, request: [f"Customer: {user.name} <{user.email}>",
+                                             "A link that sets a new password once, within 30 minutes; any "
+                                             "earlier link stops working. Hand it over only to the customer.",
+                                             f"Reason: {request.reason}"],
+              subject=lambda user: user.id, staff_roles=()))
 
 
 def _revoke(token, parameters, *, actor, reason):

@@ -5,11 +5,12 @@ import sqlalchemy as sa
 
 from portal import audit, text
 from portal.extensions import db
+from portal.identity import password_rules
+from portal.identity.credentials import end_sessions
 from portal.identity.passwords import hash_password
 from portal.kernel import errors
 from portal.models import Role, User
 
-MIN_PASSWORD = 10
 MAX_NAME = 120
 MAX_EMAIL = 254
 
@@ -38,19 +39,23 @@ def find_user_by_email(email):
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 
-def create_user(email, name, *, role, password, actor, reason=None):
-    """Create a user with a hashed password and return it."""
+def create_user(email, name, *, role, password, actor, reason=None, must_change_password=False):
+    """Create a user with a hashed password and return it.
+
+    `must_change_password`: the password was chosen for them (generated), so they must change it when they
+    first log in.
+    """
     email = _valid_email(email)
     name = errors.clean_text(name, field="name", max_length=MAX_NAME, required=True)
     try:
         role = Role(role)
     except ValueError:
         raise errors.ValidationError(f"must be one of {', '.join(r.value for r in Role)}", field="role") from None
-    if len(password or "") < MIN_PASSWORD:
-        raise errors.ValidationError(f"must be at least {MIN_PASSWORD} characters", field="password")
     if find_user_by_email(email) is not None:
         raise errors.ValidationError("is already in use", field="email")
-    user = User(email=email, name=name, role=role.value, password_hash=hash_password(password), active=True)
+    password_rules.check(password, email=email, name=name)
+    user = User(email=email, name=name, role=role.value, password_hash=hash_password(password), active=True,
+                session_version=1, must_change_password=bool(must_change_password))
     db.session.add(user)
     db.session.flush()
     audit.record(actor, CREATE_ACTION, object_type="user", object_id=user.id,
@@ -61,7 +66,7 @@ def create_user(email, name, *, role, password, actor, reason=None):
 
 
 def update_user(user, *, actor, reason, name=None, email=None, active=None):
-    """Change a user's name, email or active flag (deactivating also stops their sessions and tokens)."""
+    """Change a user's name, email or active flag (deactivating also ends their sessions and stops their tokens)."""
     reason = errors.require_reason(reason)
     changes = {}
     if name is not None and name.strip() != user.name:
@@ -78,6 +83,8 @@ def update_user(user, *, actor, reason, name=None, email=None, active=None):
         changes["active"] = [user.active, bool(active)]
     for field, (_, new) in changes.items():
         setattr(user, field, new)
+    if "active" in changes:
+        end_sessions(user)  # a deactivated user's copied cookie must not outlive the flag being set back
     if changes:
         audit.record(actor, UPDATE_ACTION, object_type="user", object_id=user.id,
                      subject_user_id=user.id if user.role == Role.CUSTOMER.value else None, changes=changes,
@@ -101,6 +108,7 @@ def change_role(user, role, *, actor, reason):
         return {}
     changes = {"role": [user.role, role.value]}
     user.role = role.value
+    end_sessions(user)  # log in again under the new role: no page keeps what the old one showed
     audit.record(actor, ROLE_CHANGE_ACTION, object_type="user", object_id=user.id, changes=changes, reason=reason)
     db.session.flush()
     return changes

@@ -43,6 +43,11 @@ class User(UserMixin, Base):
     role: Mapped[str] = mapped_column(sa.String(16), default=Role.CUSTOMER.value)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Every login session carries the version it started under; bumping it (logout, a password change,
+    # deactivation, a role change) ends them all on their next request (portal.auth.sessions).
+    session_version: Mapped[int] = mapped_column(default=1, server_default=sa.text("1"))
+    # Set when someone else chose the password (an admin's generated one): every page but /password waits.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     accounts = relationship("Account", back_populates="owner", viewonly=True)
 

@@ -6,6 +6,8 @@ SIMPLE = {
     "auth.logout": "Logged out",
     "auth.login_failed": "Failed login attempt",
     "user.create": "Your user was created",
+    "user.password_change": "Password changed",
+    "user.password_reset_link": "The bank made a password reset link for you",
     "api.unauthorized": "An API request with an unusable token was refused",
     "api.forbidden": "An API request beyond the token's permissions was refused",
     "account.open": "Account opened",
@@ -16,6 +18,9 @@ SIMPLE = {
     "token.create": "API token created",
     "token.revoke": "API token revoked",
 }
+
+# What a refused attempt at one of the SIMPLE actions reads as (it did not happen; the customer sees it tried).
+REFUSED = {"user.password_change": "A password change was refused"}
 
 
 def _new(changes, field):
@@ -33,7 +38,8 @@ def describe(event, account_names):
     elif event.action.startswith("token."):
         summary, details = _describe_token(event, changes)
     else:
-        summary, details = SIMPLE.get(event.action, event.action), []
+        refused = event.outcome != "success" and event.action in REFUSED
+        summary, details = (REFUSED if refused else SIMPLE).get(event.action, event.action), []
     if event.reason:
         details.append(f"reason: {event.reason}")
     return summary, details

@@ -43,6 +43,7 @@ SAMPLES = {
     "user.role_change": (lambda bank: bank.staff["viewer"], {"role": "operator"}, None),
     "user.create": (lambda bank: None, {"email": "new@bank.example", "name": "New Person", "role": "viewer"}, None),
     "token.revoke": (lambda bank: bank.token, {}, None),
+    "user.password_reset_link": (lambda bank: bank.customer, {}, None),
 }
 
 
@@ -185,6 +186,8 @@ PAGES = {
     "user.role_change": [("/admin/user/{viewer}/role", "viewer")],
     "user.create": [("/admin/user/new-staff", None)],
     "token.revoke": [("/admin/apitoken/{token}/revoke", "token")],
+    "user.password_reset_link": [("/admin/user/{customer}/password-reset", "customer"),
+                                 ("/admin/user/{viewer}/password-reset", "viewer")],  # customers only
 }
 
 

@@ -95,3 +95,27 @@ def test_pages_fit_a_phone_screen(live, page):
     log_in(page, live)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     screenshot(page, "accounts-phone")
+
+
+def test_a_customer_changes_their_password_in_the_browser_on_a_phone(live, page):
+    live.setup(ann_with_history)
+    page.set_viewport_size({"width": 390, "height": 844})
+    log_in(page, live)
+    page.click("text=Password")
+    assert page.url.endswith("/password")
+    page.fill("#current_password", PASSWORD)
+    page.fill("#new_password", "short")
+    page.fill("#repeat", "short")
+    page.click("main button[type=submit]")
+    assert "at least 12 characters" in page.text_content("main")
+    for selector in ("#current_password", "#new_password", "#repeat", "main button[type=submit]"):
+        box = page.locator(selector).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, selector  # no sideways scrolling
+    screenshot(page, "password-phone")
+    page.fill("#current_password", PASSWORD)
+    page.fill("#new_password", "a brand new passphrase")
+    page.fill("#repeat", "a brand new passphrase")
+    page.click("main button[type=submit]")
+    assert "Your password is changed" in page.text_content("main")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.console_errors == []

@@ -145,6 +145,7 @@ class TestTokens:
         self.create(ann_client, ann, expires_in="7")
         later = clock.now() + dt.timedelta(days=8)
         monkeypatch.setattr(clock, "now", lambda: later)
+        login(ann_client, "ann@example.com")  # a week on, the session has long timed out
         assert re.search(r'badge-expired">expired<', ann_client.get("/tokens").text)
 
     def test_another_customers_token_cannot_be_seen_or_revoked(self, ann_client, stranger):

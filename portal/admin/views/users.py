@@ -1,4 +1,5 @@
-"""Users in the back-office: details with accounts and tokens; edit, change role, open an account, create staff."""
+"""Users in the back-office: details with accounts and tokens; edit, change role, open an account, create staff,
+make a password reset link."""
 import sqlalchemy as sa
 from flask import abort, url_for
 from flask_admin import expose
@@ -8,6 +9,7 @@ from portal import ledger
 from portal.admin.base import PortalModelView, audit_url, link
 from portal.admin.corrections import correction_form, may, requires_kind
 from portal.extensions import db
+from portal.identity.resets import RESET_LINK_ACTION
 from portal.identity.users import CREATE_ACTION, ROLE_CHANGE_ACTION, UPDATE_ACTION
 from portal.ledger.accounts import OPEN_ACTION
 from portal.models import Account, ApiToken, Role, User
@@ -40,6 +42,7 @@ class UserView(PortalModelView):
             kwargs["can_edit"] = may(UPDATE_ACTION, user)
             kwargs["can_role"] = may(ROLE_CHANGE_ACTION, user) and user.is_staff and user.id != current_user.id
             kwargs["can_open"] = may(OPEN_ACTION, user) and user.role == Role.CUSTOMER.value and user.active
+            kwargs["can_reset"] = may(RESET_LINK_ACTION, user) and user.role == Role.CUSTOMER.value and user.active
         return super().render(template, **kwargs)
 
     def _user_or_404(self, user_id):
@@ -71,6 +74,17 @@ class UserView(PortalModelView):
         user = self._user_or_404(user_id)
         return self.correct(OPEN_ACTION, user, form=correction_form(OPEN_ACTION),
                             back=url_for(".details_view", id=user.id))
+
+    @expose("/<id:user_id>/password-reset", methods=["GET", "POST"])
+    @requires_kind(RESET_LINK_ACTION)
+    def password_reset_link(self, user_id):
+        """Make a single-use password reset link for a customer, shown once on the next page to hand over."""
+        user = self._user_or_404(user_id)
+        return self.correct(RESET_LINK_ACTION, user, form=correction_form(RESET_LINK_ACTION),
+                            back=url_for(".details_view", id=user.id),
+                            done=lambda made: self.render("admin/password_reset_created.html", user=made[0],
+                                                          link=url_for("auth.reset_password", secret=made[1],
+                                                                       _external=True)))
 
     @expose("/new-staff", methods=["GET", "POST"])
     @requires_kind(CREATE_ACTION)
