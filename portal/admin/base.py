@@ -52,8 +52,10 @@ def money_export(attribute="balance"):
     return format_
 
 
-def link(url, text):
-    """Return an escaped link for a list cell."""
+def link(url, text, title=None):
+    """Return an escaped link for a list cell (with a hover title, if given)."""
+    if title is not None:
+        return Markup('<a href="{}" title="{}">{}</a>').format(url, title, text)
     return Markup('<a href="{}">{}</a>').format(url, text)
 
 

@@ -1,5 +1,7 @@
 """Transactions in the back-office: the account, counterparty and amount of each; search by id, customer
 email or account number; filter by customer or account; details with their entries; reverse."""
+import re
+
 import sqlalchemy as sa
 from flask import abort, url_for
 from flask_admin import expose
@@ -17,6 +19,10 @@ from portal.ledger.legs import legs
 from portal.ledger.posting import REVERSE_ACTION
 from portal.models import Account, Entry, Transaction, User
 from portal.money import format_amount
+
+
+# An email or the start of one ("carla@", "carla@exa"): something before the @, no spaces.
+_EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]*")
 
 
 def _touching(accounts):
@@ -99,7 +105,7 @@ class TransactionView(PortalModelView):
     column_default_sort = ("booked_at", True)
     column_formatters = {
         # The first 8 characters tell transactions apart on a page; search takes the whole id.
-        "id": lambda v, c, m, n: link(url_for(".details_view", id=m.id), f"{str(m.id)[:8]}…"),
+        "id": lambda v, c, m, n: link(url_for(".details_view", id=m.id), f"{str(m.id)[:8]}…", title=str(m.id)),
         "booked_at": lambda v, c, m, n: m.booked_at.strftime("%Y-%m-%d %H:%M"),
         "account": lambda v, c, m, n: _account_cell(_legs_of(m).posted),
         "counterparty": lambda v, c, m, n: _account_cell(_legs_of(m).counter),
@@ -162,7 +168,7 @@ def _search_clause(search):
     txid = parse_uuid(search)
     if txid is not None:
         return Transaction.id == txid
-    if "@" in search:
+    if _EMAIL_LIKE.fullmatch(search):
         owners = sa.select(User.id).where(User.email.ilike(f"%{search}%"))
         return _touching(sa.select(Account.id).where(Account.owner_id.in_(owners)))
     number = normalised_number(search)
