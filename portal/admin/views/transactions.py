@@ -20,7 +20,6 @@ from portal.ledger.posting import REVERSE_ACTION
 from portal.models import Account, Entry, Transaction, User
 from portal.money import format_amount
 
-
 # An email or the start of one ("carla@", "carla@exa"): something before the @, no spaces.
 _EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]*")
 
