@@ -41,7 +41,7 @@ def rate_limit_key():
     """
     found = g.get("credential")
     if found is not None and found.principal is not None:
-        return f"token:{found.principal.token_id}"
+        return found.principal.key
     return f"address:{client_ip() or 'unknown'}"
 
 

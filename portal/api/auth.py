@@ -1,8 +1,7 @@
 """Bearer-token authentication, scopes and account grants for the API."""
-import datetime as dt
 import functools
+from dataclasses import replace
 
-import sqlalchemy as sa
 from flask import g, request
 
 from portal import identity, unit_of_work
@@ -10,19 +9,22 @@ from portal.api.errors import ApiError, not_found
 from portal.audit import Refusal
 from portal.extensions import db
 from portal.ledger import clock
-from portal.models import ApiToken
 from portal.observability import client_ip, request_actor
 
-# last_used_at/last_used_ip are written at most this often per token, so reads do not each cost a write.
-TOUCH_INTERVAL = dt.timedelta(minutes=1)
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="api"'}
 
 
 def _unauthorized(resolution):
-    token = resolution.token
-    actor = request_actor(token=token) if token is not None else request_actor()
+    token, consent = resolution.token, resolution.consent
+    if token is not None:
+        actor, subject = request_actor(token=token), token.user_id
+    elif consent is not None:  # an OAuth token of a known consent: the refusal is the app's, for that customer
+        actor, subject = replace(request_actor(), type="token", user_id=consent.user_id, app_id=consent.app_id,
+                                 consent_id=consent.id), consent.user_id
+    else:
+        actor, subject = request_actor(), None
     unit_of_work.refuse(actor, "api.unauthorized", Refusal("unauthorized", resolution.problem), object_type="request",
-                        object_id=request.path[:64], subject_user_id=token.user_id if token is not None else None)
+                        object_id=request.path[:64], subject_user_id=subject)
     return ApiError(401, "unauthorized", "A valid bearer token is required.", headers=UNAUTHORIZED_HEADERS)
 
 
@@ -45,7 +47,7 @@ def credential(account_id=None):
     known = g.get("credential")
     if known is not None and known.account_id == account_id:
         return known
-    g.credential = identity.resolve_bearer(request.headers.get("Authorization", ""), account_id)
+    g.credential = identity.resolve_bearer(request.headers.get("Authorization", ""), account_id, client_ip())
     return g.credential
 
 
@@ -56,28 +58,26 @@ def authenticate(account_id=None):
         raise _unauthorized(resolution)
     principal = g.principal = resolution.principal
     g.actor = request_actor(principal=principal)
-    _touch(principal.token)
+    _touch(principal)
     return principal
 
 
-def _touch(token):
-    now, ip = clock.now(), client_ip()
-    if token.last_used_at is not None and now - token.last_used_at < TOUCH_INTERVAL and token.last_used_ip == ip:
-        return
+def _touch(principal):
     # Written at the end of the request whatever its outcome, in its one commit (a refused call was still a use).
-    # The statement is built now: after a refusal's rollback the token row would have to be read again.
-    touch = sa.update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now, last_used_ip=ip)
-    unit_of_work.always(lambda: db.session.execute(touch))
+    # The statement is built now: after a refusal's rollback the credential's row would have to be read again.
+    touch = principal.last_use(clock.now(), client_ip())
+    if touch is not None:
+        unit_of_work.always(lambda: db.session.execute(touch))
 
 
-def require_scope(scope):
-    """Decorate a resource method: a principal holding `scope`, or 401/403 (audited)."""
+def require_scope(*scopes):
+    """Decorate a resource method: a principal holding one of `scopes`, or 401/403 (audited)."""
     def decorator(method):
         @functools.wraps(method)
         def wrapper(*args, **kwargs):
             principal = authenticate(kwargs.get("account_id"))
-            if not principal.may(scope):
-                raise forbidden(principal, f"the token lacks the {scope} scope")
+            if not any(principal.may(scope) for scope in scopes):
+                raise forbidden(principal, f"the token lacks the {' or '.join(scopes)} scope")
             return method(*args, **kwargs)
         return wrapper
     return decorator

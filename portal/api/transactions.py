@@ -106,7 +106,7 @@ class TransactionList(Resource):
               _in="header", type="string")
     @documented(ns, 201, transaction_model, errors=(400, 401, 403, 404, 409, 413, 415), description="Created",
                 headers={"Location": {"type": "string", "description": "the new transaction"}})
-    @require_scope(Scope.TRANSACTIONS_WRITE)
+    @require_scope(Scope.TRANSACTIONS_WRITE, Scope.DEPOSITS_WRITE)
     def post(self, account_id):
         """Post a deposit, withdrawal or transfer on the account."""
         try:
@@ -125,6 +125,10 @@ def _post_transaction(principal, account_id):
     body = json_object(POST_FIELDS)
     posting = _parse_posting(body, account, principal)
     counterparty = posting["counterparty"]
+    # Bringing money in from outside the bank is the bank's to allow; taking it out (or moving it) the customer's.
+    needed = Scope.DEPOSITS_WRITE if posting["amount"] > 0 and counterparty is None else Scope.TRANSACTIONS_WRITE
+    if not principal.may(needed):
+        raise ApiError(403, "forbidden", f"Forbidden: the token lacks the {needed} scope.")
     if counterparty is not None and posting["amount"] > 0 and principal.account(counterparty.id) is None:
         raise ApiError(403, "forbidden", "Pulling money from an account needs transactions:write on that account.")
 

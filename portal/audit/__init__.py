@@ -26,6 +26,8 @@ class Actor:
     type: str  # user, token, system or anonymous
     user_id: Optional[int] = None
     token_id: Optional[int] = None
+    app_id: Optional[int] = None  # the registered app a credential acts for
+    consent_id: Optional[int] = None  # the consent an OAuth token acts under
     ip: Optional[str] = None
     user_agent: Optional[str] = None
     request_id: Optional[str] = None  # the server's own id of the request (or the command's)
@@ -43,13 +45,15 @@ class Actor:
 
     @classmethod
     def for_principal(cls, principal, **where):
-        """Return the actor for an API call: the customer, through the credential that acts for them."""
-        return cls(type="token", user_id=principal.user_id, token_id=principal.token_id, **where)
+        """Return the actor for an API call: the customer, through the credential that acts for them (and the app
+        and consent it acts under, if any)."""
+        return cls(type="token", user_id=principal.user_id, token_id=principal.token_id, app_id=principal.app_id,
+                   consent_id=principal.consent_id, **where)
 
     @classmethod
     def for_token(cls, token, **where):
-        """Return the actor for an API token acting for its owner."""
-        return cls(type="token", user_id=token.user_id, token_id=token.id, **where)
+        """Return the actor for an API token acting for its owner (and the app it is for, if any)."""
+        return cls(type="token", user_id=token.user_id, token_id=token.id, app_id=token.app_id, **where)
 
     def with_request(self, **where):
         """Return a copy of this actor with where it acts from (address, user agent, request ids) replaced."""
@@ -115,6 +119,8 @@ def record(actor, action, *, object_type=None, object_id=None, subject_user_id=N
         actor_type=actor.type,
         actor_user_id=actor.user_id,
         actor_token_id=actor.token_id,
+        actor_app_id=actor.app_id,
+        actor_consent_id=actor.consent_id,
         ip=actor.ip,
         user_agent=storable((actor.user_agent or "")[:255]) or None,
         request_id=actor.request_id,

@@ -7,7 +7,7 @@ import click
 from portal import identity, ledger
 from portal.commands.support import command_transaction, system_actor
 from portal.extensions import db
-from portal.models import Role, Scope
+from portal.models import CUSTOMER_SCOPES, Role
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 -- demo users only, printed on purpose
 HISTORY_DAYS = 180
@@ -51,14 +51,14 @@ def load():
         _post_history(list(accounts.values()), start, rng, actor)
         alice = identity.find_user_by_email(CUSTOMERS[0][0])
         alice_accounts = [account for account, _ in accounts.values() if account.owner_id == alice.id]
-        _, secret = identity.issue_token(alice, name="Demo budgeting app", scopes=[s.value for s in Scope],
+        _, secret = identity.issue_token(alice, name="Demo budgeting app", scopes=list(CUSTOMER_SCOPES),
                                          accounts=alice_accounts, actor=actor)
     click.echo("Demo data loaded. Log in at http://127.0.0.1:5000/login with:")
     for email, _, _ in CUSTOMERS:
         click.echo(f"  customer  {email:<22} {DEMO_PASSWORD}")
     for email, _, role in STAFF:
         click.echo(f"  {role.value:<9} {email:<22} {DEMO_PASSWORD}")
-    click.echo(f"Demo API token (Alice, all scopes, both her accounts):\n  {secret}")
+    click.echo(f"Demo API token (Alice, every scope a customer can give, both her accounts):\n  {secret}")
     click.echo(f"  curl -H 'Authorization: Bearer {secret}' http://127.0.0.1:5000/api/v1/accounts")
 
 

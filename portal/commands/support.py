@@ -10,6 +10,7 @@ from portal.audit import Actor
 from portal.converters import parse_uuid
 from portal.extensions import db
 from portal.identity import find_user_by_email
+from portal.identity.apps import find_app
 from portal.ledger import LedgerError
 from portal.models import Account
 
@@ -53,3 +54,11 @@ def account_by_reference(reference):
     if account is None:
         raise click.ClickException(f"no account {reference}")
     return account
+
+
+def app_by_client_id(client_id):
+    """Return the registered app with this client id, or stop with an error naming it."""
+    app = find_app(client_id)
+    if app is None:
+        raise click.ClickException(f"no app {client_id}")
+    return app

@@ -5,7 +5,13 @@ import sys
 import click
 
 from portal import identity
-from portal.commands.support import account_by_reference, command_transaction, system_actor, user_by_email
+from portal.commands.support import (
+    account_by_reference,
+    app_by_client_id,
+    command_transaction,
+    system_actor,
+    user_by_email,
+)
 from portal.extensions import db
 from portal.kernel import clock
 from portal.models import ApiToken, Scope
@@ -19,15 +25,20 @@ group = click.Group("tokens", help="Manage API tokens.")
 @click.option("--account", "accounts", multiple=True, required=True, help="An account id (or number).")
 @click.option("--name", default="Command-line token", show_default=True)
 @click.option("--expires-in-days", type=click.IntRange(min=1), help="No expiry when not given.")
-def issue(email, scopes, accounts, name, expires_in_days):
-    """Issue a token for the customer with EMAIL and print the token (only); it is not shown again."""
+@click.option("--app", "client_id", help="The registered app (client id) the token is for.")
+def issue(email, scopes, accounts, name, expires_in_days, client_id):
+    """Issue a token for the customer with EMAIL and print the token (only); it is not shown again.
+
+    The bank issues it: it may hold deposits:write (for the bank's own payment-rail integrations).
+    """
     user = user_by_email(email)
     granted = [account_by_reference(reference) for reference in accounts]
+    app = app_by_client_id(client_id) if client_id else None
     expires_at = clock.now() + dt.timedelta(days=expires_in_days) if expires_in_days else None
     actor = system_actor()
     with command_transaction("token.create", actor, object_type="token", subject_user_id=user.id):
         _, secret = identity.issue_token(user, name=name, scopes=scopes, accounts=granted, actor=actor,
-                                         expires_at=expires_at)
+                                         expires_at=expires_at, app=app, by_bank=True)
     click.echo(secret)
 
 

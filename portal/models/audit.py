@@ -27,6 +27,10 @@ class AuditEvent(Base):
     actor_type: Mapped[str] = mapped_column(sa.String(16))
     actor_user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"), index=True)
     actor_token_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("api_tokens.id"), index=True)
+    # The registered app a credential acts for (a personal token for an app, or an OAuth token), and the consent
+    # an OAuth token was issued under: what the customer and the bank read to see what each app did.
+    actor_app_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("third_party_apps.id"), index=True)
+    actor_consent_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("consents.id"))
     ip: Mapped[Optional[str]] = mapped_column(sa.String(45))
     user_agent: Mapped[Optional[str]] = mapped_column(sa.String(255))
     request_id: Mapped[Optional[str]] = mapped_column(sa.String(64))  # the server's own, unique per request

@@ -10,14 +10,17 @@ from portal.models.base import Base, utcnow
 
 
 class Scope(enum.StrEnum):
-    """A permission an API token may carry: read accounts, read transactions, or post transactions."""
+    """A permission a credential may carry: read accounts, read transactions, take money out, bring money in."""
 
     ACCOUNTS_READ = "accounts:read"
     TRANSACTIONS_READ = "transactions:read"
     TRANSACTIONS_WRITE = "transactions:write"
+    DEPOSITS_WRITE = "deposits:write"  # the bank's to give: never offered on the customer pages
 
 
 SCOPE_VALUES = tuple(scope.value for scope in Scope)
+# What a customer may grant on their own pages (a token, a consent): everything but bringing money in.
+CUSTOMER_SCOPES = tuple(scope.value for scope in Scope if scope is not Scope.DEPOSITS_WRITE)
 
 api_token_accounts = sa.Table(
     "api_token_accounts",
@@ -43,8 +46,10 @@ class ApiToken(Base):
     revoked_at: Mapped[Optional[dt.datetime]]
     last_used_at: Mapped[Optional[dt.datetime]]
     last_used_ip: Mapped[Optional[str]] = mapped_column(sa.String(45))
+    app_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("third_party_apps.id"), index=True)  # None: own use
 
     user = relationship("User")
+    app = relationship("ThirdPartyApp")
     accounts = relationship("Account", secondary=api_token_accounts, order_by="Account.number")
 
     @property

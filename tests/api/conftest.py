@@ -12,7 +12,12 @@ ALL_SCOPES = [scope.value for scope in Scope]
 
 
 def issue(owner, accounts, scopes=ALL_SCOPES, **kwargs):
-    """Issue a token and return its secret."""
+    """Issue a token and return its secret.
+
+    One holding deposits:write (the default: every scope) is issued as the bank issues one for its payment rail
+    (`flask tokens issue --scope deposits:write`): a customer's own pages never offer that scope.
+    """
+    kwargs.setdefault("by_bank", Scope.DEPOSITS_WRITE.value in scopes)
     _, secret = identity.issue_token(owner, name="Third party", scopes=scopes, accounts=accounts, actor=SYSTEM,
                                      **kwargs)
     db.session.commit()

@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from portal import identity
 from portal.extensions import db
 from portal.kernel import clock
+from portal.kernel import errors as identity_errors
 from portal.models import ApiToken, AuditEvent, Entry
 from tests.api.conftest import bearer, issue
-from tests.factories import SYSTEM, make_account
+from tests.factories import SYSTEM, make_account, snapshot
 
 TXID = uuid.UUID(int=1)
 ENDPOINTS = [  # (method, path template, scope it needs)
@@ -26,7 +27,7 @@ SCOPES = ["accounts:read", "transactions:read", "transactions:write"]
 
 def call(client, method, template, account_id, headers, transaction_id=TXID):
     path = template.format(a=account_id, t=transaction_id)
-    body = {"amount": "1.00"} if method == "POST" else None
+    body = {"amount": "-1.00"} if method == "POST" else None  # a withdrawal: transactions:write
     return client.open(path, method=method, headers=headers, json=body)
 
 
@@ -171,3 +172,34 @@ def test_a_real_token_sent_without_the_bearer_scheme_is_refused(client, customer
     assert response.get_json()["code"] == "unauthorized"
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert client.get("/api/v1/accounts", headers=customer.headers).status_code == 200
+
+
+@pytest.mark.parametrize(("scopes", "amount", "expected"), [
+    (["transactions:write"], "5.00", 403),  # a customer's token cannot bring money in
+    (["transactions:write", "accounts:read", "transactions:read"], "5.00", 403),
+    (["deposits:write"], "5.00", 201),  # the bank's payment rail
+    (["deposits:write"], "-5.00", 403),  # ... which cannot take money out
+    (["deposits:write", "transactions:write"], "-5.00", 201),
+])
+def test_a_deposit_needs_deposits_write_and_a_withdrawal_transactions_write(client, customer, scopes, amount,
+                                                                           expected):
+    secret = issue(customer.user, [customer.main], scopes=scopes)
+    before = snapshot()
+    response = client.post(f"/api/v1/accounts/{customer.main.id}/transactions", json={"amount": amount},
+                           headers=bearer(secret))
+    assert response.status_code == expected
+    after = snapshot()
+    if expected == 403:
+        assert response.get_json()["code"] == "forbidden"
+        assert after.pop("audit_events") == before.pop("audit_events") + 1 and after == before
+        assert audit_actions()[-1] == ("transaction.create", "denied")
+    else:
+        assert after["transactions"] == before["transactions"] + 1
+
+
+def test_the_customer_cannot_give_a_token_deposits_write(customer):
+    before = snapshot()
+    with pytest.raises(identity_errors.ValidationError, match="bank only"):
+        identity.issue_token(customer.user, name="mine", scopes=["deposits:write"], accounts=[customer.main],
+                             actor=SYSTEM)
+    assert snapshot() == before
