@@ -34,8 +34,8 @@ FORMS = {
     UPDATE_ACTION: EditUserForm, ROLE_CHANGE_ACTION: ChangeRoleForm, CREATE_ACTION: CreateStaffForm,
     REVOKE_ACTION: ReasonForm,
 }
-# A form's fields that are not the request's parameters: the reason is a field of the request itself.
-_NOT_PARAMETERS = frozenset({"csrf_token", "confirmed", "submit", "reason"})
+# A form's fields that are not the request's parameters: the reason and the note are fields of the request itself.
+_NOT_PARAMETERS = frozenset({"csrf_token", "confirmed", "submit", "reason", "customer_note"})
 
 
 def correction_form(kind_name, /, **initial):
@@ -80,11 +80,11 @@ class CorrectionFlow:
         asked = corrections.CorrectionRequest(
             kind=name, target_type=kind.target_type, target_id=kind.target_key(target),
             parameters=form_parameters(form) if parameters is None else parameters, reason=form.reason.data,
-            maker_id=current_user.id)
+            customer_note=_customer_note(form), maker_id=current_user.id)
         if not form.is_confirmed:
             form.confirmed.data = "yes"
-            return self.render("admin/confirm.html", form=form, title=title, summary=kind.summary(target, asked),
-                               back=back)
+            return self.render("admin/confirm.html", form=form, title=title,
+                               summary=corrections.summary(kind, target, asked), back=back)
         return self._apply(kind, asked, target, form=form, title=title, back=back, done=done)
 
     def _apply(self, kind, asked, target, *, form, title, back, done):
@@ -101,3 +101,9 @@ class CorrectionFlow:
             return self.render("admin/correction.html", form=form, title=title, back=back), 200
         flash(kind.success, "success")
         return done(result) if done else redirect(back)
+
+
+def _customer_note(form):
+    """The form's note for the customer, or None if it has no such field or it was left blank."""
+    note = form.customer_note.data if "customer_note" in form else None
+    return (note or "").strip() or None

@@ -5,8 +5,18 @@ domain never does. `from portal import corrections; corrections.apply(request, a
 """
 from portal.corrections import kinds
 from portal.corrections.kinds import ADMINS, OPERATORS
-from portal.corrections.registry import KINDS, NEUTRAL_NOTE, Kind, NotPermitted, apply, describe, for_customer, kind_of
+from portal.corrections.registry import (
+    KINDS,
+    NEUTRAL_NOTE,
+    Kind,
+    NotPermitted,
+    apply,
+    describe,
+    for_customer,
+    kind_of,
+    summary,
+)
 from portal.corrections.request import CorrectionRequest
 
 __all__ = ["ADMINS", "KINDS", "NEUTRAL_NOTE", "OPERATORS", "CorrectionRequest", "Kind", "NotPermitted", "apply",
-           "describe", "for_customer", "kind_of", "kinds"]
+           "describe", "for_customer", "kind_of", "kinds", "summary"]
