@@ -1,6 +1,11 @@
-"""Audit events told the way a customer reads them."""
-KIND_LABELS = {"deposit": "Deposit", "withdrawal": "Withdrawal", "transfer": "Transfer", "reversal": "Reversal",
-               "adjustment": "Adjustment"}
+"""Audit events told the way a customer reads them.
+
+A customer reads the reasons of what they (or their tokens) did, and of the bank's corrections only the note
+written for them ("Correction by the bank" without one): the staff's reason is internal.
+"""
+from portal import corrections
+from portal.display import KIND_LABELS, correction_text
+
 SIMPLE = {
     "auth.login": "Logged in",
     "auth.logout": "Logged out",
@@ -23,8 +28,8 @@ def _new(changes, field):
     return value[1] if value else None
 
 
-def describe(event, account_names):
-    """Return (summary, [detail lines]) for one audit event."""
+def describe(event, account_names, customer_id):
+    """Return (summary, [detail lines]) for one audit event, as customer `customer_id` is told it."""
     changes = event.changes or {}
     if event.action.startswith("transaction."):
         summary, details = _describe_transaction(event, changes, account_names)
@@ -34,9 +39,18 @@ def describe(event, account_names):
         summary, details = _describe_token(event, changes)
     else:
         summary, details = SIMPLE.get(event.action, event.action), []
-    if event.reason:
-        details.append(f"reason: {event.reason}")
+    details.extend(_why(event, changes, customer_id))
     return summary, details
+
+
+def _why(event, changes, customer_id):
+    """The customer's own reason, or what the bank tells them of a correction; never a staff reason."""
+    if event.actor_user_id == customer_id:
+        return [f"reason: {event.reason}"] if event.reason else []
+    kind = corrections.KINDS.get(event.action)
+    if kind is not None and kind.notes:
+        return [correction_text(_new(changes, "customer_note"))]
+    return []
 
 
 def _describe_transaction(event, changes, account_names):

@@ -1,4 +1,7 @@
-"""Customer pages: `/`, `/accounts/<id>`, `/tokens`, `/activity`. A customer only ever sees their own (404)."""
+"""Customer pages: `/`, `/accounts/<id>` (and its transactions), `/tokens`, `/activity`.
+
+A customer only ever sees their own (404 for anything else, the same answer as for what does not exist).
+"""
 import datetime as dt
 import functools
 
@@ -10,7 +13,7 @@ from wtforms import SelectChoice
 
 from portal import identity, ledger, unit_of_work
 from portal.converters import parse_row_id
-from portal.display import account_label
+from portal.display import KIND_LABELS, account_label, correction_text, counterparty, transaction_text
 from portal.extensions import db
 from portal.kernel import clock
 from portal.ledger import history
@@ -22,6 +25,9 @@ from portal.web.forms import SCOPE_LABELS, BalanceAtDateForm, RevokeTokenForm, T
 bp = Blueprint("web", __name__)
 
 PAGE_SIZE = 20
+# Refused attempts the customer is shown: their own (and their tokens'), and logins tried on their email. A refused
+# attempt by staff or by the system is the bank's business, never the customer's.
+SHOWN_REFUSALS = ("anonymous", "token")
 
 
 def customer_required(view):
@@ -76,8 +82,36 @@ def account(account_id):
     except ValueError:
         abort(400)
     page = history.page(account, after=after, limit=PAGE_SIZE)
-    return render_template("web/account.html", account=account, lines=page.lines, older=page.next_cursor,
-                           first_page=after is None, form=form, balance_at=balance_at, today=ledger.today())
+    return render_template("web/account.html", account=account, lines=told(page.lines), older=page.next_cursor,
+                           first_page=after is None, form=form, balance_at=balance_at, today=ledger.today(),
+                           kind_labels=KIND_LABELS)
+
+
+def told(lines):
+    """Pair each history line with what the customer reads of it ("Transfer to Savings", ...) and its particulars."""
+    facts = history.particulars(lines)
+    return [(line, transaction_text(line, facts[line.transaction_id], current_user.id), facts[line.transaction_id])
+            for line in lines]
+
+
+@bp.get("/accounts/<uuid:account_id>/transactions/<uuid:transaction_id>")
+@customer_required
+def transaction(account_id, transaction_id):
+    """One transaction as the account sees it: amount, dates, kind, the other side, what it reverses, the note."""
+    account = own_account_or_404(account_id)
+    line = history.account_transaction(account, transaction_id)
+    if line is None:
+        abort(404)
+    (line, text, facts), = told([line])
+    # What it reverses and what reversed it have their entries on this account too (a reversal mirrors every leg).
+    related = {other.transaction_id: other_text for other, other_text, _ in told(
+        [history.account_transaction(account, other) for other in (line.reverses, line.reversed_by) if other])}
+    correction = line.kind in ("reversal", "adjustment")
+    return render_template("web/transaction.html", account=account, line=line, text=text,
+                           kind=KIND_LABELS.get(line.kind, line.kind),
+                           counterparty=counterparty(facts, current_user.id),
+                           own_counterparty=facts.counterparty_owner_id == current_user.id, related=related,
+                           note=correction_text(facts.customer_note) if correction else None)
 
 
 def account_choices(accounts):
@@ -148,11 +182,14 @@ def activity():
              .outerjoin(ApiToken, ApiToken.id == AuditEvent.actor_token_id)
              .outerjoin(actor, actor.id == AuditEvent.actor_user_id)
              .where(sa.or_(AuditEvent.subject_user_id == current_user.id,
-                           AuditEvent.actor_user_id == current_user.id)))
+                           AuditEvent.actor_user_id == current_user.id),
+                    sa.or_(AuditEvent.outcome == "success", AuditEvent.actor_user_id == current_user.id,
+                           AuditEvent.actor_type.in_(SHOWN_REFUSALS))))
     if before:
         query = query.where(AuditEvent.id < before)
     rows = db.session.execute(query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1)).all()
     older = rows[PAGE_SIZE - 1][0].id if len(rows) > PAGE_SIZE else None
     names = {str(a.id): a.name for a in own_accounts()}
-    events = [(event, token_name, role, *describe(event, names)) for event, token_name, role in rows[:PAGE_SIZE]]
+    events = [(event, token_name, role, *describe(event, names, current_user.id))
+              for event, token_name, role in rows[:PAGE_SIZE]]
     return render_template("web/activity.html", events=events, older=older)

@@ -171,7 +171,9 @@ def test_activity_shows_what_concerns_me_and_nothing_else(ann_client, ann, stran
     assert "Logged in" in page
     assert "API token created “Payments app”" in page
     assert "Withdrawal of -2.50 EUR on Main" in page and "App “Payments app”" in page
-    assert "Account frozen: Main" in page and "card reported stolen" in page
+    # Contract changed (issue 14): the bank's reason is internal; the customer reads the note, here none.
+    assert "Account frozen: Main" in page and "card reported stolen" not in page
+    assert "Correction by the bank" in page
     assert "stranger" not in page.lower()
 
 
