@@ -6,7 +6,7 @@ import datetime as dt
 import functools
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import aliased
 from wtforms import SelectChoice
@@ -25,6 +25,7 @@ from portal.web.forms import SCOPE_LABELS, BalanceAtDateForm, RevokeTokenForm, T
 bp = Blueprint("web", __name__)
 
 PAGE_SIZE = 20
+NEW_TOKEN = "new_token"  # noqa: S105 -- the session key that carries a new token's secret from the POST to the one GET showing it
 # Refused attempts the customer is shown: their own (and their tokens'), and logins tried on their email. A refused
 # attempt by staff or by the system is the bank's business, never the customer's.
 SHOWN_REFUSALS = ("anonymous", "token")
@@ -122,32 +123,45 @@ def account_choices(accounts):
 @bp.route("/tokens", methods=["GET", "POST"])
 @customer_required
 def tokens():
-    """List the customer's API tokens; create one (its secret is shown on this response only)."""
+    """List the customer's API tokens; create one, then redirect to the list, which shows its secret once.
+
+    POST → redirect → GET: reloading the page after creating a token shows the list again and creates nothing.
+    The secret goes from the POST to the next GET in the session, which pops it.
+    """
     accounts = [a for a in own_accounts() if a.status != "closed"]
     form = TokenForm()
     form.accounts.choices = account_choices(accounts)
-    secret = None
     if form.validate_on_submit():
-        chosen = [a for a in accounts if str(a.id) in set(form.accounts.data)]
-        expires_at = clock.now() + dt.timedelta(days=int(form.expires_in.data)) if form.expires_in.data else None
-        actor = request_actor(user=current_user)
-        try:
-            token, secret = identity.issue_token(current_user, name=form.name.data, scopes=form.scopes.data,
-                                                 accounts=chosen, expires_at=expires_at, actor=actor)
-        except ledger.ValidationError as exc:
-            unit_of_work.refuse(actor, "token.create", reason=f"{exc.code}: {exc.message}", outcome="failed",
-                                object_type="token", subject_user_id=current_user.id)
-            flash(f"The token was not created: {exc.field} {exc.message}.", "error")
-        else:
-            flash(f"Token “{token.name}” created. Copy it now: it will not be shown again.", "success")
-            form = TokenForm(formdata=None)
-            form.accounts.choices = account_choices(accounts)
+        if _create_token(form, accounts):
+            return redirect(url_for("web.tokens"), code=303)
     elif request.method == "POST":
         flash("The token was not created: please correct the fields marked below.", "error")
     listed = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == current_user.id)
                                 .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).all()
-    return render_template("web/tokens.html", form=form, tokens=listed, secret=secret, now=clock.now(),
+    new = session.pop(NEW_TOKEN, None) if request.method == "GET" else None
+    secret = new["secret"] if new and any(token.id == new["id"] for token in listed) else None
+    return render_template("web/tokens.html", form=form, secret=secret, now=clock.now(),
+                           tokens=[token for token in listed if token.revoked_at is None],
+                           revoked=[token for token in listed if token.revoked_at is not None],
                            scope_labels=SCOPE_LABELS, revoke_form=RevokeTokenForm()), 200
+
+
+def _create_token(form, accounts):
+    """Issue the token the valid `form` asks for and keep its secret for the next page; False if refused."""
+    chosen = [a for a in accounts if str(a.id) in set(form.accounts.data)]
+    expires_at = clock.now() + dt.timedelta(days=int(form.expires_in.data)) if form.expires_in.data else None
+    actor = request_actor(user=current_user)
+    try:
+        token, secret = identity.issue_token(current_user, name=form.name.data, scopes=form.scopes.data,
+                                             accounts=chosen, expires_at=expires_at, actor=actor)
+    except ledger.ValidationError as exc:
+        unit_of_work.refuse(actor, "token.create", reason=f"{exc.code}: {exc.message}", outcome="failed",
+                            object_type="token", subject_user_id=current_user.id)
+        flash(f"The token was not created: {exc.field} {exc.message}.", "error")
+        return False
+    session[NEW_TOKEN] = {"id": token.id, "secret": secret}
+    flash(f"Token “{token.name}” created. Copy it now: it will not be shown again.", "success")
+    return True
 
 
 @bp.route("/tokens/<id:token_id>/revoke", methods=["GET", "POST"])
