@@ -178,8 +178,6 @@ def test_every_customer_page_shows_amounts_and_actions_without_sideways_scrollin
 
     assert page.url == live.url + "/"
     assert_fits(page, width, [".account-card .amount", ".total .amount", "form.inline button"])
-    if phone:
-        screenshot(page, "accounts-phone")
 
     page.goto(f"{live.url}/accounts/{main_id}")
     assert page.locator("[data-testid=transactions] .tx-amount .amount").count() == 7
@@ -220,8 +218,6 @@ def test_every_customer_page_shows_amounts_and_actions_without_sideways_scrollin
     page.goto(live.url + "/activity")
     assert_fits(page, width, ["[data-testid=activity] .badge", "[data-testid=activity] .details"])
     assert "We are checking a payment." in page.content() and "INTERNAL" not in page.content()
-    if phone:
-        screenshot(page, "activity-phone")
 
     assert page.console_errors == []
     response = page.goto(live.url + "/accounts/00000000-0000-0000-0000-000000000000")
