@@ -206,6 +206,9 @@ def test_every_customer_page_shows_amounts_and_actions_without_sideways_scrollin
     assert_fits(page, width, ["[data-testid=tokens] a.button.danger", "form.stack button[type=submit]"])
     page.get_by_test_id("revoked-tokens").locator("summary").click()
     assert_fits(page, width, ["[data-testid=revoked-tokens] .badge-revoked"])
+    page.locator("[data-testid=tokens] a.button.danger").first.click()
+    assert_fits(page, width, ["form.actions button.danger", "form.actions a.button"])  # the question, then back
+    page.click("text=Cancel")
     page.fill("#name", "Phone app")
     page.check("input[value='accounts:read']")
     page.check(f"input[value='{main_id}']")
