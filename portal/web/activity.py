@@ -43,9 +43,16 @@ def describe(event, account_names, customer_id):
     return summary, details
 
 
+def by_the_bank(event, customer_id):
+    """Whether the bank did it: a member of staff or the system (the command line). Not the customer, their
+    tokens, nor someone at the login form with their email."""
+    return event.actor_type == "system" or (event.actor_type == "user" and event.actor_user_id != customer_id)
+
+
 def _why(event, changes, customer_id):
-    """The customer's own reason, or what the bank tells them of a correction; never a staff reason."""
-    if event.actor_user_id == customer_id:
+    """The reason of what the customer's side did, or what the bank tells them of a correction; never the
+    bank's own reason, which is internal."""
+    if not by_the_bank(event, customer_id):
         return [f"reason: {event.reason}"] if event.reason else []
     kind = corrections.KINDS.get(event.action)
     if kind is not None and kind.notes:

@@ -191,8 +191,9 @@ class TestTheBankSNoteNeverItsReason:
         assert "asked because" not in page and "refused" not in page.lower() and "denied" not in page
         assert "You got it back twice" not in page
 
-    def test_my_own_refused_attempts_are_still_shown_with_why(self, ann_client, ann, client):
+    def test_my_own_refused_attempts_are_still_shown_with_why(self, ann_client, ann, client, app):
         _, main, _ = ann
+        assert login(app.test_client(), "ann@example.com", password="not my password").status_code == 200
         _, secret = identity.issue_token(ann[0], name="Payments app", scopes=["transactions:write"],
                                          accounts=[main], actor=SYSTEM)
         db.session.commit()
@@ -201,6 +202,7 @@ class TestTheBankSNoteNeverItsReason:
         assert response.status_code == 409
         page = ann_client.get("/activity").text
         assert "A transaction was refused on Main" in page and "insufficient_funds" in page
+        assert "Failed login attempt" in page and "reason: wrong password" in page
 
     def test_a_note_on_a_correction_that_tells_no_customer_is_refused(self, app, ann):
         from portal import corrections
