@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Optional
 
+from portal.display import BY_THE_BANK
 from portal.extensions import db
 from portal.ledger import LedgerError, ValidationError
 from portal.models import Account, ApiToken, Transaction, User
 
-NEUTRAL_NOTE = "Correction by the bank"  # what a customer sees of a correction that carries no note for them
+NEUTRAL_NOTE = BY_THE_BANK  # what a customer sees of a correction that carries no note for them (one wording)
 
 # What a request's target_type names, and the type of its id (accounts and transactions: UUIDs, as text in JSON).
 _TARGETS = {"account": (Account, uuid.UUID), "transaction": (Transaction, uuid.UUID), "user": (User, int),
