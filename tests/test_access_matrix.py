@@ -33,6 +33,7 @@ POLICY = {
     "web.activity": {"customer", "other customer"},
     "web.tokens": {"customer", "other customer"},
     "web.account": {"customer"},
+    "web.transaction": {"customer"},  # a transaction of the account, on its owner's page
     "web.revoke_token": {"customer"},
     # The API: bearer tokens only, by scope; a session cookie is not a credential there.
     "api.accounts_account_list": {"token accounts:read"},

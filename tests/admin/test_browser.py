@@ -44,8 +44,11 @@ def test_operator_finds_an_account_by_number_and_reverses_a_double_charge(live, 
     assert charge_id in page.url
     page.click("text=Reverse…")
     page.fill("#reason", "Card terminal charged the customer twice")
+    page.fill("#customer_note", "We refunded a double charge.")
     page.click("button:has-text('Review')")
-    assert "Card terminal charged the customer twice" in page.get_by_test_id("summary").inner_text()
+    summary = page.get_by_test_id("summary").inner_text()
+    assert "Card terminal charged the customer twice" in summary
+    assert "The customer is told: We refunded a double charge." in summary
     screenshot(page, "admin-confirm-reversal")
     page.click("button:has-text('Confirm')")
     assert "Transaction reversed." in page.inner_text("body")
