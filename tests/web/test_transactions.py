@@ -9,7 +9,7 @@ from portal import identity, ledger
 from portal.display import short_date
 from portal.extensions import db
 from portal.models import AuditEvent, Role, Transaction
-from tests.admin.conftest import submit
+from tests.admin.conftest import confirm, submit
 from tests.api.conftest import bearer
 from tests.factories import SYSTEM, days_ago, make_account, make_user, snapshot
 from tests.web.conftest import csrf_token, login
@@ -180,13 +180,15 @@ class TestTheBankSNoteNeverItsReason:
         ledger.reverse(charge, actor=SYSTEM, reason="first")
         db.session.commit()
         before = snapshot()
-        response = submit(operator, f"/admin/transaction/{charge.id}/reverse",
-                          {"reason": "test", "customer_note": "You got it back twice"})
+        # Confirmed straight away (as a form reviewed before the first reversal would be): refused and audited.
+        response = confirm(operator, f"/admin/transaction/{charge.id}/reverse",
+                           {"reason": "test", "customer_note": "You got it back twice"})
         assert "Refused" in response.text
         after = snapshot()
         assert after.pop("audit_events") == before.pop("audit_events") + 1 and after == before  # the refusal's row
         refusal = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.outcome == "denied"))
-        assert refusal.subject_user_id == ann[0].id and "asked because: test" in refusal.reason
+        assert (refusal.subject_user_id, refusal.reason, refusal.refusal_code) == (ann[0].id, "test",
+                                                                                   "already_reversed")
         page = ann_client.get("/activity").text
         assert "asked because" not in page and "refused" not in page.lower() and "denied" not in page
         assert "You got it back twice" not in page
@@ -201,7 +203,7 @@ class TestTheBankSNoteNeverItsReason:
                                headers=bearer(secret))
         assert response.status_code == 409
         page = ann_client.get("/activity").text
-        assert "A transaction was refused on Main" in page and "insufficient_funds" in page
+        assert "A transaction was refused on Main" in page and "balance would go below zero" in page
         assert "Failed login attempt" in page and "reason: wrong password" in page
 
     def test_a_note_on_a_correction_that_tells_no_customer_is_refused(self, app, ann):
