@@ -250,3 +250,32 @@ def test_a_customer_changes_their_password_in_the_browser_on_a_phone(live, page)
     assert "Your password is changed" in page.text_content("main")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.console_errors == []
+
+
+def ann_with_used_tokens():
+    """Ann's history and four tokens with long names, expiries and a recorded last use (every column full)."""
+    import datetime as dt
+
+    from portal.kernel import clock
+
+    main_id, _, _ = ann_with_history()
+    ann = db.session.scalar(sa.select(User).where(User.email == "ann@example.com"))
+    accounts = db.session.scalars(sa.select(Account).where(Account.owner_id == ann.id)).all()
+    for n in range(4):
+        token, _ = identity.issue_token(ann, name=f"Budgeting app number {n} with a long name",
+                                        scopes=["accounts:read", "transactions:read", "transactions:write"],
+                                        accounts=accounts, actor=SYSTEM, expires_at=clock.now() + dt.timedelta(days=90))
+        token.last_used_at, token.last_used_ip = clock.now(), "2001:db8:85a3::8a2e:370:7334"
+    return main_id
+
+
+@pytest.mark.parametrize("width", [1024, 1200, 1280, 1366])
+def test_the_tokens_page_fits_laptop_screens_with_every_column_full(live, page, width):
+    live.setup(ann_with_used_tokens)
+    page.set_viewport_size({"width": width, "height": 800})
+    log_in(page, live)
+    page.goto(live.url + "/tokens")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    for box in page.locator("[data-testid=tokens] a.button.danger").all():
+        bounds = box.bounding_box()
+        assert bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= width

@@ -219,3 +219,16 @@ class TestTheBankSNoteNeverItsReason:
             corrections.apply(asked, Actor.for_user(admin))
         db.session.rollback()
         assert refused.value.field == "customer_note" and snapshot() == before
+
+
+def test_the_customer_never_sees_the_address_staff_acted_from(app, ann, ann_client):
+    """The bank's office or VPN addresses are the bank's business; the customer's own are shown to them."""
+    _, main, _ = ann
+    make_user(role=Role.OPERATOR, email="office@bank.example")
+    staff = app.test_client()
+    staff.environ_base["REMOTE_ADDR"] = "10.77.66.55"
+    assert login(staff, "office@bank.example").status_code == 302
+    assert submit(staff, f"/admin/account/{main.id}/freeze", {"reason": "check"}).status_code == 302
+    page = ann_client.get("/activity").text
+    assert "Account frozen: Main" in page and "10.77.66.55" not in page
+    assert "127.0.0.1" in page  # the customer's own login, from their own address
