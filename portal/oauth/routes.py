@@ -5,13 +5,14 @@ every refusal through the unit of work, naming the app (and consent) it concerne
 """
 import uuid
 from dataclasses import replace
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from authlib.oauth2.rfc6749.errors import InsecureTransportError, OAuth2Error
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from portal import unit_of_work
+from portal import security, unit_of_work
 from portal.audit import Refusal
 from portal.display import account_label
 from portal.extensions import db
@@ -105,6 +106,9 @@ def _grant(form, grant, user, actor):
 
 def _consent_page(form, grant):
     app = grant.client.app
+    # Allow and Deny answer with a redirect to the app: browsers hold that to the page's form-action.
+    target = urlsplit(grant.redirect_uri)
+    security.allow_form_target(f"{target.scheme}://{target.netloc}")
     granted = set(grant.request.scope.split())
     requested = _requested()
     return render_template("oauth/consent.html", form=form, app=app, scope_words=SCOPE_WORDS,

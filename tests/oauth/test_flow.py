@@ -120,3 +120,11 @@ def test_metadata_names_the_endpoints_and_only_what_is_supported(client):
     assert body["token_endpoint"] == "http://localhost/oauth/token"
     assert "deposits:write" not in body["scopes_supported"]
     AuthorizationServerMetadata(body).validate()
+
+
+def test_the_consent_page_lets_its_form_lead_back_to_the_app_and_nowhere_else(ann_client, budgetly):
+    page = ann_client.get(authorize_url(budgetly.client_id, pkce()[1]))
+    policy = page.headers["Content-Security-Policy"]
+    assert "form-action 'self' https://budgetly.example;" in policy
+    assert "script-src 'self';" in policy and "<script>" not in page.text and "style=" not in page.text
+    assert "form-action 'self';" in ann_client.get("/").headers["Content-Security-Policy"]
