@@ -119,10 +119,12 @@ def record_refresh(token, *, actor):
 
 def revoke_for_reuse(consent_id, *, actor):
     """End the consent whose used refresh token was presented again, with every token it issued."""
-    consent = db.session.get(Consent, consent_id)
+    # Locked and read afresh: racing reuses (a client that retried) end it once, with one audit row. FOR NO KEY
+    # UPDATE: the refusal rows already written name the consent, and their foreign-key checks hold KEY SHARE on it.
+    consent = db.session.scalar(sa.select(Consent).where(Consent.id == consent_id).with_for_update(key_share=True)
+                                .execution_options(populate_existing=True))
     if consent is not None:
-        consents.revoke_consent(consent, actor=actor, action=consents.REUSE_ACTION,
-                                reason=None)
+        consents.revoke_consent(consent, actor=actor, action=consents.REUSE_ACTION)
 
 
 def find_token(secret):

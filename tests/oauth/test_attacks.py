@@ -263,3 +263,21 @@ def test_only_the_code_and_refresh_grants_exist(client, budgetly, grant_type):
 def test_the_implicit_response_type_is_refused(ann_client, budgetly):
     _, params = redirect_params(ann_client.get(authorize_url(budgetly.client_id, pkce()[1], response_type="token")))
     assert params["error"] == "unsupported_response_type" and "access_token" not in params
+
+
+def test_plain_http_outside_loopback_is_refused_not_a_crash(ann_client, ann, budgetly):
+    code, verifier = code_for(ann_client, budgetly, [ann[1]])
+    before = unchanged()
+    response = ann_client.post("/oauth/token", base_url="http://bank.example",
+                               data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+                                     "code_verifier": verifier, "client_id": budgetly.client_id,
+                                     "client_secret": budgetly.secret})
+    assert response.status_code == 400 and response.get_json()["error"] == "insecure_transport"
+    assert unchanged() == before
+    assert last_event().action == "oauth.token"
+
+
+def test_token_responses_are_never_cached(ann_client, ann, budgetly):
+    code, verifier = code_for(ann_client, budgetly, [ann[1]])
+    response = exchange(ann_client, budgetly, code, verifier)
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["Pragma"] == "no-cache"
