@@ -18,6 +18,17 @@ branch_labels = None
 depends_on = None
 
 
+def keep_audit_append_only():
+    """On SQLite a batch that adds a foreign key copies the table, and its triggers do not come along: give the
+    new audit_events the append-only guards of 0001 again (PostgreSQL alters in place and keeps them)."""
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    for operation in ("UPDATE", "DELETE"):
+        op.execute(f"DROP TRIGGER IF EXISTS audit_events_no_{operation.lower()}")
+        op.execute(f"CREATE TRIGGER audit_events_no_{operation.lower()} BEFORE {operation} ON audit_events "
+                   f"BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: {operation} refused'); END")
+
+
 def upgrade():
     op.create_table('third_party_apps',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -126,6 +137,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_audit_events_actor_app_id'), ['actor_app_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_audit_events_actor_consent_id_consents'), 'consents', ['actor_consent_id'], ['id'])
         batch_op.create_foreign_key(batch_op.f('fk_audit_events_actor_app_id_third_party_apps'), 'third_party_apps', ['actor_app_id'], ['id'])
+    keep_audit_append_only()
 
 
 
@@ -136,6 +148,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_audit_events_actor_app_id'))
         batch_op.drop_column('actor_consent_id')
         batch_op.drop_column('actor_app_id')
+    keep_audit_append_only()
 
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_api_tokens_app_id_third_party_apps'), type_='foreignkey')
