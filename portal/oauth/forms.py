@@ -22,6 +22,7 @@ class ConsentForm(FlaskForm):
 
     # The domain, not the form, decides whether an account is the customer's: a forged one is refused and audited.
     accounts = CheckboxesField("Which accounts", choices=[], validate_choice=False)
-    days = SelectField("Until", choices=EXPIRY_CHOICES, default=str(consents.DEFAULT_DAYS), validate_choice=False)
+    days = SelectField("For how long", choices=EXPIRY_CHOICES, default=str(consents.DEFAULT_DAYS),
+                       validate_choice=False)
     allow = SubmitField("Allow")
     deny = SubmitField("Deny")
