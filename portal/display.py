@@ -5,6 +5,7 @@ that renders for a page (the back-office's list formatters) imports them from he
 """
 from portal.kernel import clock
 from portal.ledger import numbers
+from portal.models import Scope
 from portal.money import format_amount
 
 SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
@@ -13,6 +14,20 @@ KIND_LABELS = {"deposit": "Deposit", "withdrawal": "Withdrawal", "transfer": "Tr
                "adjustment": "Correction"}
 BY_THE_BANK = "Correction by the bank"  # what a customer reads of a correction that carries no note for them
 
+
+# What each scope lets an app do: short labels (chips, lists) and whole sentences (the consent page).
+SCOPE_LABELS = {
+    Scope.ACCOUNTS_READ.value: "Read accounts and balances",
+    Scope.TRANSACTIONS_READ.value: "Read transactions",
+    Scope.TRANSACTIONS_WRITE.value: "Make payments and transfers",
+    Scope.DEPOSITS_WRITE.value: "Bring money in (the bank's own systems)",
+}
+SCOPE_WORDS = {
+    Scope.ACCOUNTS_READ.value: "See the accounts you choose below and their balances.",
+    Scope.TRANSACTIONS_READ.value: "See the transactions and statements of those accounts.",
+    Scope.TRANSACTIONS_WRITE.value: "Take money out of those accounts: payments, withdrawals and transfers.",
+    Scope.DEPOSITS_WRITE.value: "Bring money in from outside the bank (the bank's own systems only).",
+}
 
 def money(minor, currency):
     """Render minor units for people: 1234567, EUR -> "€12,345.67"; negative amounts get a real minus sign."""

@@ -156,7 +156,8 @@ def _post_transaction(principal, account_id):
 def _audit_refusal(account_id, code, message, invalid_input, errors=None):
     """Have the request end in the record of a refused posting, the token as actor, and nothing else."""
     owner = g.principal.user_id
-    detail = message + (f" {errors}" if errors else "")
+    # Each field's problem in words ("amount: must be …"), as a person reads it on their activity page.
+    detail = "; ".join(f"{field}: {problem}" for field, problem in errors.items()) if errors else message
     unit_of_work.refuse(g.actor, "transaction.create", Refusal(code, detail),
                         outcome="failed" if invalid_input else "denied", object_type="account",
                         object_id=account_id, subject_user_id=owner)

@@ -14,12 +14,12 @@ from flask_login import current_user, login_required
 
 from portal import security, unit_of_work
 from portal.audit import Refusal
-from portal.display import account_label
+from portal.display import SCOPE_WORDS, account_label
 from portal.extensions import db
 from portal.identity import apps, consents
 from portal.kernel import errors
 from portal.models import Account, AccountKind, Scope
-from portal.oauth.forms import SCOPE_WORDS, ConsentForm
+from portal.oauth.forms import ConsentForm
 from portal.oauth.server import AUTH_METHODS, CHALLENGE_METHODS
 from portal.observability import request_actor
 

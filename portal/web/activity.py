@@ -4,7 +4,8 @@ A customer reads the reasons of what they (or their tokens) did, and of the bank
 written for them ("Correction by the bank" without one): the staff's reason is internal.
 """
 from portal import corrections
-from portal.display import KIND_LABELS, correction_text
+from portal.display import KIND_LABELS, SCOPE_LABELS, correction_text, money
+from portal.money import AmountError, parse_amount
 
 SIMPLE = {
     "auth.login": "Logged in",
@@ -73,7 +74,7 @@ def _describe_transaction(event, changes, account_names):
     amount, currency = _new(changes, "amount"), _new(changes, "currency")
     account = account_names.get(_new(changes, "account_id") or event.object_id, "")
     if kind:
-        summary = f"{KIND_LABELS.get(kind, kind)} of {amount} {currency}" + (f" on {account}" if account else "")
+        summary = f"{KIND_LABELS.get(kind, kind)} of {_money(amount, currency)}" + (f" on {account}" if account else "")
         details.append(f"value date {_new(changes, 'value_date')}")
     else:
         summary = "A transaction was refused" if event.outcome != "success" else "Transaction"
@@ -101,5 +102,14 @@ def _describe_token(event, changes):
     summary = SIMPLE.get(event.action, event.action)
     if _new(changes, "name"):
         summary += f" “{_new(changes, 'name')}” ({_new(changes, 'prefix')}…)"
-        details.append("may: " + ", ".join(_new(changes, "scopes") or []))
+        details.append("may: " + ", ".join(SCOPE_LABELS.get(scope, scope) for scope in _new(changes, "scopes") or []))
     return summary, details
+
+
+def _money(amount, currency):
+    """An amount recorded as a decimal string, shown as the pages show money, without its sign ("Withdrawal of
+    €3.50": the kind says which way it went)."""
+    try:
+        return money(abs(parse_amount(amount, currency)), currency)
+    except (AmountError, TypeError):
+        return f"{amount} {currency}"

@@ -3,13 +3,9 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectChoice, SelectField, SelectMultipleField, StringField, SubmitField, widgets
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.models import Scope
+from portal.display import SCOPE_LABELS
+from portal.models import CUSTOMER_SCOPES
 
-SCOPE_LABELS = {
-    Scope.ACCOUNTS_READ.value: "Read accounts and balances",
-    Scope.TRANSACTIONS_READ.value: "Read transactions",
-    Scope.TRANSACTIONS_WRITE.value: "Make payments and transfers",
-}
 EXPIRY_CHOICES = [SelectChoice(value, label) for value, label in [
     ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year"), ("", "Never")]]
 DEFAULT_EXPIRY = "90"  # a token nobody remembers stops working by itself
@@ -27,7 +23,7 @@ class TokenForm(FlaskForm):
 
     name = StringField("Name", validators=[DataRequired(), Length(max=80)],
                        description="Who will use it, e.g. “Budget app”.")
-    scopes = CheckboxesField("What it may do", choices=[SelectChoice(v, label) for v, label in SCOPE_LABELS.items()],
+    scopes = CheckboxesField("What it may do", choices=[SelectChoice(v, SCOPE_LABELS[v]) for v in CUSTOMER_SCOPES],
                              validators=[DataRequired(message="Choose at least one.")])
     accounts = CheckboxesField("Which accounts", choices=[], validators=[DataRequired(message="Choose at least one.")])
     expires_in = SelectField("Expires", choices=EXPIRY_CHOICES, default=DEFAULT_EXPIRY)
