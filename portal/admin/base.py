@@ -124,6 +124,12 @@ class PortalModelView(StaffOnly, CorrectionFlow, ModelView):
     list_template = "admin/portal_list.html"
     filter_converter = PortalFilterConverter()
 
+    search_placeholder_text = None  # what the search box suggests typing, in words (not Flask-Admin's field names)
+
+    def search_placeholder(self):
+        """Return the search box's hint: the view's own words, or Flask-Admin's list of fields."""
+        return self.search_placeholder_text or super().search_placeholder()
+
     def get_one(self, id):
         """Primary keys come from the URL as text; UUID keys need converting."""
         pk_type = getattr(self.model.__table__.c.id.type, "python_type", None)

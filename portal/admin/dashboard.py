@@ -5,6 +5,7 @@ import time
 import sqlalchemy as sa
 from flask import redirect, request, url_for
 from flask_admin import AdminIndexView, expose
+from sqlalchemy.orm import joinedload
 
 from portal.admin.access import StaffOnly
 from portal.auth.redirects import local_target
@@ -54,7 +55,8 @@ class DashboardView(StaffOnly, AdminIndexView):
             "Transactions": count(Transaction),
             "Active tokens": count(ApiToken, ApiToken.revoked_at.is_(None)),
         }
-        latest = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(15)).all()
+        latest = db.session.scalars(sa.select(AuditEvent).options(joinedload(AuditEvent.actor_user))
+                                    .order_by(AuditEvent.id.desc()).limit(15)).all()
         return self.render(self._template, report=report, checked_at=checked_at, counts=counts, latest=latest)
 
     @expose("/health/refresh", methods=["POST"])

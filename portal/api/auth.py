@@ -70,14 +70,16 @@ def _touch(principal):
         unit_of_work.always(lambda: db.session.execute(touch))
 
 
-def require_scope(*scopes):
-    """Decorate a resource method: a principal holding one of `scopes`, or 401/403 (audited)."""
+def require_scope(*scopes, why=None):
+    """Decorate a resource method: a principal holding one of `scopes`, or 401/403 (audited, saying `why`)."""
+    why = why or f"the token lacks the {' or '.join(scopes)} scope"
+
     def decorator(method):
         @functools.wraps(method)
         def wrapper(*args, **kwargs):
             principal = authenticate(kwargs.get("account_id"))
             if not any(principal.may(scope) for scope in scopes):
-                raise forbidden(principal, f"the token lacks the {' or '.join(scopes)} scope")
+                raise forbidden(principal, why)
             return method(*args, **kwargs)
         return wrapper
     return decorator

@@ -106,7 +106,8 @@ class TransactionList(Resource):
               _in="header", type="string")
     @documented(ns, 201, transaction_model, errors=(400, 401, 403, 404, 409, 413, 415), description="Created",
                 headers={"Location": {"type": "string", "description": "the new transaction"}})
-    @require_scope(Scope.TRANSACTIONS_WRITE, Scope.DEPOSITS_WRITE)
+    @require_scope(Scope.TRANSACTIONS_WRITE, Scope.DEPOSITS_WRITE,
+                   why="the token may not post: withdrawals and transfers need transactions:write")
     def post(self, account_id):
         """Post a deposit, withdrawal or transfer on the account."""
         try:

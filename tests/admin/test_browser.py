@@ -91,6 +91,7 @@ def test_the_admin_navigation_fits_on_one_line(live, page, width):
     page.set_viewport_size({"width": width, "height": 800})
     live.setup(lambda: make_user(role=Role.ADMIN, email="admin@bank.example", name="Adalberta Administrator"))
     log_in(page, live, "admin@bank.example")
+    page.goto(live.url + "/admin/")  # measured once the page and its stylesheets have loaded, not mid-navigation
     visible = "els => els.filter(e => e.offsetParent !== null).map(e => e.getBoundingClientRect())"
     boxes = page.eval_on_selector_all(".navbar .nav-link, .navbar-brand, .navbar button, .navbar .who", visible)
     tops = [round(box["top"] + box["height"] / 2) for box in boxes]  # the middle of each: one line, one middle

@@ -48,7 +48,7 @@ def test_the_audit_export_names_people_by_email_and_tokens_by_name(as_role, bank
     rows = export(as_role("viewer"), "auditevent")
     created = next(row for row in rows if row["Action"] == "token.create")
     assert created["About customer"] == "carla@example.com"
-    assert not [row for row in rows if row["User"] and "@" not in row["User"]]
+    assert not [row for row in rows if row["Who"] and "@" not in row["Who"]]
 
 
 def test_a_transfer_lists_both_accounts_and_the_amount(as_role, bank):

@@ -38,10 +38,6 @@ class AccountView(PortalModelView):
     details_template = "admin/account_details.html"
     search_placeholder_text = "Number (spaces ok), name, owner"
 
-    def search_placeholder(self):
-        """Return the search box's hint: a number may be typed with spaces."""
-        return self.search_placeholder_text
-
     def _apply_search(self, query, count_query, joins, count_joins, search):
         number = normalised_number(search)
         if number is not None:

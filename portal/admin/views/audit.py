@@ -39,6 +39,11 @@ class PersonFilter(BaseSQLAFilter):
         return "contains"
 
 
+def _shortened(text, limit=80):
+    """Long text cut for a list cell (the details page has all of it)."""
+    return "" if not text else text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _user_cell(user):
     return "" if user is None else link(url_for("user.details_view", id=user.id), user.email)
 
@@ -51,18 +56,21 @@ def _token_cell(token):
 class AuditView(PortalModelView):
     """Every audit event, read-only."""
 
-    column_list = ["occurred_at", "actor_type", "actor_user", "actor_token", "ip", "action", "object_type",
-                   "object_id", "subject_user", "outcome", "refusal_code", "reason"]
+    # The list fits a laptop screen; the details page and the export have every field.
+    column_list = ["occurred_at", "actor_user", "actor_token", "action", "object_id", "subject_user", "outcome",
+                   "refusal_code", "reason"]
     column_export_list = ["id", "occurred_at", "actor_type", "actor_user", "actor_token", "ip", "user_agent",
                           "request_id", "client_request_id", "action", "object_type", "object_id", "subject_user",
                           "changes", "outcome", "refusal_code", "refusal_message", "reason"]
-    column_labels = {"occurred_at": "When (UTC)", "actor_type": "Actor", "actor_user": "User",
+    column_labels = {"occurred_at": "When (UTC)", "actor_type": "Actor", "actor_user": "Who",
                      "actor_token": "Token", "object_type": "Object", "object_id": "Object id",
                      "subject_user": "About customer", "request_id": "Request id (server)",
                      "client_request_id": "Request id (client)", "refusal_code": "Refused as",
                      "refusal_message": "Refusal", "reason": "Staff reason"}
     column_formatters = {"occurred_at": lambda v, c, m, n: m.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
-                         "actor_user": lambda v, c, m, n: _user_cell(m.actor_user),
+                         "actor_user": lambda v, c, m, n: _user_cell(m.actor_user) or m.actor_type,
+                         "object_id": lambda v, c, m, n: f"{m.object_type or ''} {m.object_id or ''}".strip(),
+                         "reason": lambda v, c, m, n: _shortened(m.reason),
                          "subject_user": lambda v, c, m, n: _user_cell(m.subject_user),
                          "actor_token": lambda v, c, m, n: _token_cell(m.actor_token)}
     column_formatters_export = {
@@ -82,10 +90,6 @@ class AuditView(PortalModelView):
                            "changes", "reason", "outcome", "refusal_code", "refusal_message"]
     list_template = "admin/audit_list.html"
     search_placeholder_text = "Action, object id, reason, request id, IP, or a person's email or name"
-
-    def search_placeholder(self):
-        """Return the search box's hint: a person's email or name finds what they did and what concerns them."""
-        return self.search_placeholder_text
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
         """Flask-Admin's search (every term must match one column) where a term may also name a person: the

@@ -12,6 +12,7 @@ class EntryView(PortalModelView):
     column_list = ["id", "transaction_id", "account", "amount", "value_date"]
     column_filters = ["value_date", "amount", "account.number", "account.currency"]
     column_searchable_list = ["account.number", "account.name"]
+    search_placeholder_text = "Account number (spaces ok) or name"
     column_default_sort = ("id", True)
     column_formatters = {
         "amount": money_formatter("amount", currency=lambda entry: entry.account.currency),

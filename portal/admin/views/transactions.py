@@ -20,6 +20,8 @@ from portal.ledger.posting import REVERSE_ACTION
 from portal.models import Account, Entry, Transaction, User
 from portal.money import format_amount
 
+# The short id the list shows: 8 hex digits, with or without the ellipsis.
+_SHORT_ID = re.compile(r"([0-9a-fA-F]{8})…?")
 # An email or the start of one ("carla@", "carla@exa"): something before the @, no spaces.
 _EMAIL_LIKE = re.compile(r"[^@\s]+@[^@\s]*")
 
@@ -91,8 +93,7 @@ def _amount_plain(model):
 class TransactionView(PortalModelView):
     """Every transaction, read-only; operators reverse them."""
 
-    column_list = ["id", "kind", "value_date", "booked_at", "account", "counterparty", "amount", "description",
-                   "reverses_id", "reason"]
+    column_list = ["id", "kind", "value_date", "booked_at", "account", "counterparty", "amount", "description"]
     column_export_list = ["id", "kind", "value_date", "booked_at", "account", "customer", "counterparty", "amount",
                           "currency", "description", "reverses_id", "reason"]
     column_labels = {"account": "Account", "counterparty": "Counterparty", "amount": "Amount (on the account)"}
@@ -119,11 +120,7 @@ class TransactionView(PortalModelView):
         "currency": lambda v, c, m, n: "" if _legs_of(m).posted is None else _legs_of(m).posted.account.currency,
     }
     details_template = "admin/transaction_details.html"
-    search_placeholder_text = "Id, customer email, account number, description"
-
-    def search_placeholder(self):
-        """Return the search box's hint: an id, an email or an account number find a customer's transactions."""
-        return self.search_placeholder_text
+    search_placeholder_text = "Id, customer email or name, account number, description"
 
     def get_query(self):
         """The list's rows with their entries, accounts and owners, in two more queries (not one per row)."""
@@ -163,14 +160,24 @@ class TransactionView(PortalModelView):
 
 
 def _search_clause(search):
-    """An id finds its transaction, an email its customer's, an account number its account's; else None."""
+    """An id (or the 8 characters the list shows) finds its transaction, an email its customer's, an account
+    number its account's; other text a description, a reason or a customer's name."""
     txid = parse_uuid(search)
     if txid is not None:
         return Transaction.id == txid
+    short = _SHORT_ID.fullmatch(search)
+    if short:
+        # The first 8 hex digits are the same whether the database keeps a UUID as text with dashes or without.
+        return sa.cast(Transaction.id, sa.String).ilike(f"{short.group(1)}%")
     if _EMAIL_LIKE.fullmatch(search):
         owners = sa.select(User.id).where(User.email.ilike(f"%{search}%"))
         return _touching(sa.select(Account.id).where(Account.owner_id.in_(owners)))
     number = normalised_number(search)
     if number is not None:
         return _touching(sa.select(Account.id).where(Account.number.ilike(f"%{number}%")))
-    return None
+    if not search or search.startswith(("=", "^")):  # Flask-Admin's own "exactly" and "starts with" operators
+        return None
+    pattern = f"%{search}%"
+    named = sa.select(User.id).where(User.name.ilike(pattern))
+    return sa.or_(Transaction.description.ilike(pattern), Transaction.reason.ilike(pattern),
+                  _touching(sa.select(Account.id).where(Account.owner_id.in_(named))))
