@@ -105,3 +105,16 @@ def _view(client, endpoint):
 
 def _filter_arg(view, name):
     return next(key for key, (_, flt) in view._filter_args.items() if flt.name == name)
+
+
+def test_a_transaction_is_found_by_the_short_id_the_list_shows_and_by_its_customers_name(as_role, bank):
+    viewer = as_role("viewer")
+    short = str(bank.withdrawal.id)[:8]
+    listing = viewer.get("/admin/transaction/").text
+    assert f"{short}…" in listing
+    for search in (short, f"{short}…"):
+        found = viewer.get("/admin/transaction/", query_string={"search": search}).text
+        assert "List (1)" in found and str(bank.withdrawal.id) in found
+    by_name = viewer.get("/admin/transaction/", query_string={"search": "Carla Customer"}).text
+    assert "List (2)" in by_name  # the opening deposit and the double charge
+    assert "There are no items" in viewer.get("/admin/transaction/", query_string={"search": "Nobody Atall"}).text
