@@ -10,13 +10,13 @@ from typing import Optional
 
 from portal.extensions import db
 from portal.ledger import LedgerError, ValidationError
-from portal.models import Account, ApiToken, Transaction, User
+from portal.models import Account, ApiToken, Consent, ThirdPartyApp, Transaction, User
 
 NEUTRAL_NOTE = "Correction by the bank"  # what a customer sees of a correction that carries no note for them
 
 # What a request's target_type names, and the type of its id (accounts and transactions: UUIDs, as text in JSON).
 _TARGETS = {"account": (Account, uuid.UUID), "transaction": (Transaction, uuid.UUID), "user": (User, int),
-            "token": (ApiToken, int)}
+            "token": (ApiToken, int), "app": (ThirdPartyApp, int), "consent": (Consent, int)}
 
 
 class NotPermitted(LedgerError):
