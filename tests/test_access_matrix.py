@@ -34,6 +34,9 @@ POLICY = {
     "web.tokens": {"customer", "other customer"},
     "web.account": {"customer"},
     "web.revoke_token": {"customer"},
+    "web.connected_apps": {"customer", "other customer"},
+    "web.revoke_consent": {"customer"},
+    "web.revoke_app_token": {"customer"},
     # The API: bearer tokens only, by scope; a session cookie is not a credential there.
     "api.accounts_account_list": {"token accounts:read"},
     "api.accounts_account_detail": {"token accounts:read"},

@@ -1,4 +1,7 @@
 """Audit events told the way a customer reads them."""
+from portal.extensions import db
+from portal.models import ThirdPartyApp
+
 KIND_LABELS = {"deposit": "Deposit", "withdrawal": "Withdrawal", "transfer": "Transfer", "reversal": "Reversal",
                "adjustment": "Adjustment"}
 SIMPLE = {
@@ -17,6 +20,12 @@ SIMPLE = {
     "account.close": "Account closed",
     "token.create": "API token created",
     "token.revoke": "API token revoked",
+    "consent.grant": "You gave an app access",
+    "consent.deny": "You refused an app access",
+    "consent.refresh": "An app renewed its access",
+    "consent.revoke": "An app's access was revoked",
+    "consent.expire": "An app's access expired",
+    "consent.refresh_reuse": "An app's access was ended: a used renewal was presented again",
 }
 
 # What a refused attempt at one of the SIMPLE actions reads as (it did not happen; the customer sees it tried).
@@ -40,9 +49,17 @@ def describe(event, account_names):
     else:
         refused = event.outcome != "success" and event.action in REFUSED
         summary, details = (REFUSED if refused else SIMPLE).get(event.action, event.action), []
+    if event.actor_app_id is not None:
+        details.insert(0, f"by the app {_app_name(event.actor_app_id)}")
     if event.reason:
         details.append(f"reason: {event.reason}")
     return summary, details
+
+
+def _app_name(app_id):
+    """The registered app's name (read once per request: the session keeps it)."""
+    app = db.session.get(ThirdPartyApp, app_id)
+    return f"“{app.name}”" if app is not None else f"#{app_id}"
 
 
 def _describe_transaction(event, changes, account_names):

@@ -12,12 +12,13 @@ from portal import identity, ledger, unit_of_work
 from portal.converters import parse_row_id
 from portal.display import account_label
 from portal.extensions import db
+from portal.identity.apps import find_app
 from portal.kernel import clock
 from portal.ledger import history
-from portal.models import Account, ApiToken, AuditEvent, Role, User
+from portal.models import Account, ApiToken, AppStatus, AuditEvent, Role, ThirdPartyApp, User
 from portal.observability import request_actor
 from portal.web.activity import describe
-from portal.web.forms import SCOPE_LABELS, BalanceAtDateForm, RevokeTokenForm, TokenForm
+from portal.web.forms import OWN_USE, SCOPE_LABELS, BalanceAtDateForm, RevokeTokenForm, TokenForm
 
 bp = Blueprint("web", __name__)
 
@@ -80,6 +81,13 @@ def account(account_id):
                            first_page=after is None, form=form, balance_at=balance_at, today=ledger.today())
 
 
+def app_choices():
+    """Return the token form's "for" choices: own use, or an active app from the bank's list (name, homepage)."""
+    listed = db.session.scalars(sa.select(ThirdPartyApp).where(ThirdPartyApp.status == AppStatus.ACTIVE.value)
+                                .order_by(ThirdPartyApp.name)).all()
+    return [OWN_USE, *(SelectChoice(a.client_id, f"{a.name} — {a.homepage}") for a in listed)]
+
+
 def account_choices(accounts):
     """Return the accounts as the token form's choices, each by name and number."""
     return [SelectChoice(str(a.id), account_label(a)) for a in accounts]
@@ -91,7 +99,7 @@ def tokens():
     """List the customer's API tokens; create one (its secret is shown on this response only)."""
     accounts = [a for a in own_accounts() if a.status != "closed"]
     form = TokenForm()
-    form.accounts.choices = account_choices(accounts)
+    form.accounts.choices, form.app.choices = account_choices(accounts), app_choices()
     secret = None
     if form.validate_on_submit():
         chosen = [a for a in accounts if str(a.id) in set(form.accounts.data)]
@@ -99,7 +107,8 @@ def tokens():
         actor = request_actor(user=current_user)
         try:
             token, secret = identity.issue_token(current_user, name=form.name.data, scopes=form.scopes.data,
-                                                 accounts=chosen, expires_at=expires_at, actor=actor)
+                                                 accounts=chosen, expires_at=expires_at, actor=actor,
+                                                 app=find_app(form.app.data) if form.app.data else None)
         except ledger.ValidationError as exc:
             unit_of_work.refuse(actor, "token.create", exc, outcome="failed",
                                 object_type="token", subject_user_id=current_user.id)
@@ -107,7 +116,7 @@ def tokens():
         else:
             flash(f"Token “{token.name}” created. Copy it now: it will not be shown again.", "success")
             form = TokenForm(formdata=None)
-            form.accounts.choices = account_choices(accounts)
+            form.accounts.choices, form.app.choices = account_choices(accounts), app_choices()
     elif request.method == "POST":
         flash("The token was not created: please correct the fields marked below.", "error")
     listed = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == current_user.id)
