@@ -31,7 +31,7 @@ DEMO_APP = {"name": "Budget Buddy (demo)", "homepage": "http://127.0.0.1:8765/",
 PAYMENT_RAIL = {"name": "Payment rail (bank-internal)", "homepage": "https://ledger-bank.example/payment-rail",
                 "redirect_uris": ["https://ledger-bank.example/payment-rail/unused"],
                 "client_type": ClientType.CONFIDENTIAL.value,
-                "scopes": [Scope.ACCOUNTS_READ.value, Scope.DEPOSITS_WRITE.value]}
+                "scopes": [Scope.DEPOSITS_WRITE.value]}  # nothing a customer can give: not on their list
 BASE_URL = "http://127.0.0.1:5000"
 SHOPS = ["Grocery store", "Coffee", "Train ticket", "Pharmacy", "Bookshop", "Restaurant", "Cinema", "Hardware"]
 
@@ -91,7 +91,7 @@ def _print_apps(demo_app, client_secret, rail_secret, account):
     click.echo(f"  client secret  {client_secret}")
     click.echo("  authorization URL (examples/third_party_app/ makes a fresh STATE and PKCE CHALLENGE each run):")
     click.echo(f"  {BASE_URL}/oauth/authorize?{query}")
-    click.echo("Payment rail token (bank-internal app; deposits:write: brings money in to Alice's accounts):")
+    click.echo("Payment rail token (bank-internal app; deposits:write: brings money into Alice's accounts):")
     click.echo(f"  {rail_secret}")
     click.echo(f"  curl -H 'Authorization: Bearer {rail_secret}' -H 'Content-Type: application/json' "
                f"-d '{{\"amount\": \"100.00\", \"description\": \"Incoming payment\"}}' "

@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.identity.apps import find_app
 from portal.kernel import clock
 from portal.ledger import history
-from portal.models import Account, ApiToken, AppStatus, AuditEvent, Role, ThirdPartyApp, User
+from portal.models import CUSTOMER_SCOPES, Account, ApiToken, AppStatus, AuditEvent, Role, ThirdPartyApp, User
 from portal.observability import request_actor
 from portal.web.activity import describe
 from portal.web.forms import OWN_USE, SCOPE_LABELS, BalanceAtDateForm, RevokeTokenForm, TokenForm
@@ -82,10 +82,14 @@ def account(account_id):
 
 
 def app_choices():
-    """Return the token form's "for" choices: own use, or an active app from the bank's list (name, homepage)."""
+    """Return the token form's "for" choices: own use, or an active app from the bank's list (name, homepage).
+
+    An app allowed nothing a customer can give (the bank's own payment rail: deposits:write) is not listed.
+    """
     listed = db.session.scalars(sa.select(ThirdPartyApp).where(ThirdPartyApp.status == AppStatus.ACTIVE.value)
                                 .order_by(ThirdPartyApp.name)).all()
-    return [OWN_USE, *(SelectChoice(a.client_id, f"{a.name} — {a.homepage}") for a in listed)]
+    return [OWN_USE, *(SelectChoice(a.client_id, f"{a.name} — {a.homepage}") for a in listed
+                       if a.scope_set & set(CUSTOMER_SCOPES))]
 
 
 def account_choices(accounts):

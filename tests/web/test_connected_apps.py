@@ -206,9 +206,11 @@ class TestTokensForAnApp:
     def test_the_tokens_page_offers_the_banks_active_apps_with_their_homepage_and_own_use(self, ann_client, ann):
         register("Budgetly")
         apps.suspend_app(register("Shady"), actor=SYSTEM, reason="fraud")
+        register("Rail", scopes=("deposits:write",))  # the bank's own: nothing a customer can give it
         db.session.commit()
         page = ann_client.get("/tokens").text
-        assert "My own use" in page and "Budgetly — https://budgetly.example" in page and "Shady" not in page
+        assert "My own use" in page and "Budgetly — https://budgetly.example" in page
+        assert "Shady" not in page and "Rail" not in page
 
     def test_a_token_for_an_app_names_it_and_holds_only_its_scopes(self, ann_client, ann, client):
         budgetly = register("Budgetly", scopes=("accounts:read",))
