@@ -83,8 +83,9 @@ def test_the_page_lists_every_app_that_can_reach_my_money_and_no_other(ann_clien
     assert "Read accounts and balances" in budgetly_part and "Read transactions" in budgetly_part
     assert ">Main<" in budgetly_part and ">active<" in budgetly_part
     assert "Revoking ends this app&#39;s access at once" in budgetly_part or "Revoking ends this app's" in budgetly_part
-    # What it did: the balance it read, named in the customer's words.
-    assert "What it did" in budgetly_part and "consent.grant" not in budgetly_part
+    # What it did, told in the customer's words (the consent it was given), never as a raw action name.
+    assert "What it did" in budgetly_part and "You gave an app access" in budgetly_part
+    assert "consent.grant" not in budgetly_part
     payly_part = section(text, payly)
     assert f"{token.prefix}…" in payly_part and ">Savings<" in payly_part and "Never" in payly_part
     assert secret not in text and access not in text
