@@ -54,7 +54,8 @@ def seed(url, *, accounts, history, token, days=365, starting_balance=10_000_000
         _history(conn, settlement, [r["id"] for r in rows], history, days, opened, starting_balance)
         token_id = conn.execute(sa.text(
             "INSERT INTO api_tokens (user_id, name, prefix, token_hash, scopes, created_at) VALUES "
-            "(:user, 'Bench', :prefix, :hash, 'accounts:read transactions:read transactions:write', now()) "
+            "(:user, 'Bench', :prefix, :hash, "
+            "'accounts:read deposits:write transactions:read transactions:write', now()) "
             "RETURNING id"),
             {"user": user_id, "prefix": token[:10], "hash": hashlib.sha256(token.encode()).hexdigest()}).scalar_one()
         conn.execute(sa.text(

@@ -4,7 +4,19 @@ from pathlib import Path
 from dotenv import load_dotenv
 from flask import Flask
 
-from portal import admin, api, commands, converters, display, errors, health, observability, security, unit_of_work
+from portal import (
+    admin,
+    api,
+    commands,
+    converters,
+    display,
+    errors,
+    health,
+    oauth,
+    observability,
+    security,
+    unit_of_work,
+)
 from portal.api import auth as api_auth
 from portal.api import guards as api_guards
 from portal.auth import routes as auth
@@ -69,12 +81,13 @@ def register_request_hooks(app):
 
 
 def register_blueprints(app):
-    """Register the doors: health, the API, the login and customer pages, the back-office."""
+    """Register the doors: health, the API, the login and customer pages, OAuth 2.0, the back-office."""
     converters.init_app(app)
     app.register_blueprint(health.bp)
     api.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(web.bp)
+    oauth.init_app(app)
     admin.init_app(app)
 
 

@@ -223,7 +223,7 @@ def request_actor(user=None, token=None, principal=None):
 def _start():
     # Reset per-request state explicitly: `g` belongs to the app context, which a test may keep across requests.
     for name in ("server_request_id", "client_request_id", "actor", "principal", "credential",
-                 "csp_nonce"):
+                 "csp_nonce", "csp_form_targets"):
         g.pop(name, None)
     g.started = time.perf_counter()
     current_request_id()

@@ -1,4 +1,5 @@
 """Browser-facing security: response headers, CSRF on every form, the login manager."""
+import re
 import secrets
 
 import sqlalchemy as sa
@@ -40,12 +41,28 @@ def csp_nonce():
     return g.csp_nonce
 
 
+# An origin as a CSP source may name it: scheme, host and port, nothing that could end or add a directive.
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?")
+
+
+def allow_form_target(origin):
+    """Let this response's forms lead to `origin` (a form whose answer redirects there: the OAuth consent page,
+    whose Allow and Deny send the browser back to the app, which browsers check against form-action)."""
+    if _ORIGIN.fullmatch(origin or ""):
+        g.setdefault("csp_form_targets", set()).add(origin)
+
+
 def policy():
-    """Return the Content-Security-Policy for this response, allowing this request's nonce if one was issued."""
+    """Return the Content-Security-Policy for this response, allowing this request's nonce if one was issued
+    and the form targets allowed for it."""
+    result = CONTENT_SECURITY_POLICY
+    targets = g.get("csp_form_targets")
+    if targets:
+        result = result.replace("form-action 'self'", " ".join(["form-action 'self'", *sorted(targets)]))
     if "csp_nonce" not in g:
-        return CONTENT_SECURITY_POLICY
+        return result
     nonce = f"'nonce-{g.csp_nonce}'"
-    return CONTENT_SECURITY_POLICY.replace("script-src 'self'", f"script-src 'self' {nonce}").replace(
+    return result.replace("script-src 'self'", f"script-src 'self' {nonce}").replace(
         "style-src 'self'", f"style-src 'self' {nonce}")
 
 

@@ -33,6 +33,7 @@ POLICY = {
     "web.activity": {"customer", "other customer"},
     "web.tokens": {"customer", "other customer"},
     "web.account": {"customer"},
+    "web.transaction": {"customer"},  # a transaction of the account, on its owner's page
     "web.revoke_token": {"customer"},
     "web.connected_apps": {"customer", "other customer"},
     "web.revoke_consent": {"customer"},
@@ -44,6 +45,11 @@ POLICY = {
     "api.transactions_transaction_detail": {"token transactions:read"},
     ("api.transactions_transaction_list", "GET"): {"token transactions:read"},
     ("api.transactions_transaction_list", "POST"): {"token transactions:write"},
+    # OAuth 2.0: the consent page is a customer's (staff get 403); the token and revocation endpoints take an
+    # app's client credentials, which no caller here holds, so every caller reaches them and is refused there
+    # by Authlib (their refusals are tested in tests/oauth); the metadata is public.
+    "oauth.authorize": {"customer", "other customer"},
+    "oauth.token": EVERYONE, "oauth.revoke": EVERYONE, "oauth.metadata": EVERYONE,
     # The back-office: staff read; operators correct; admins manage staff.
     "admin.index": STAFF, "admin.refresh_health": STAFF,
     "user.change_role": {"admin"}, "user.create_staff": {"admin"},

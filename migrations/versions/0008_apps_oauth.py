@@ -2,7 +2,7 @@
 the app (and consent) a credential acts for.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-04 14:47:42.296981
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
@@ -120,22 +120,43 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_api_tokens_app_id'), ['app_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_api_tokens_app_id_third_party_apps'), 'third_party_apps', ['app_id'], ['id'])
 
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('actor_app_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('actor_consent_id', sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_audit_events_actor_app_id'), ['actor_app_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_audit_events_actor_consent_id_consents'), 'consents', ['actor_consent_id'], ['id'])
-        batch_op.create_foreign_key(batch_op.f('fk_audit_events_actor_app_id_third_party_apps'), 'third_party_apps', ['actor_app_id'], ['id'])
+    # On SQLite a new foreign key means copying the table, and the copy would lose the append-only triggers:
+    # the columns are added in place there (SQLite accepts REFERENCES on ADD COLUMN), with named constraints
+    # on PostgreSQL.
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('ALTER TABLE audit_events ADD COLUMN actor_app_id INTEGER REFERENCES third_party_apps (id)')
+        op.execute('ALTER TABLE audit_events ADD COLUMN actor_consent_id INTEGER REFERENCES consents (id)')
+        op.create_index('ix_audit_events_actor_app_id', 'audit_events', ['actor_app_id'], unique=False)
+    else:
+        with op.batch_alter_table('audit_events', schema=None) as batch_op:
+            batch_op.add_column(sa.Column('actor_app_id', sa.Integer(), nullable=True))
+            batch_op.add_column(sa.Column('actor_consent_id', sa.Integer(), nullable=True))
+            batch_op.create_index(batch_op.f('ix_audit_events_actor_app_id'), ['actor_app_id'], unique=False)
+            batch_op.create_foreign_key(batch_op.f('fk_audit_events_actor_consent_id_consents'), 'consents',
+                                        ['actor_consent_id'], ['id'])
+            batch_op.create_foreign_key(batch_op.f('fk_audit_events_actor_app_id_third_party_apps'),
+                                        'third_party_apps', ['actor_app_id'], ['id'])
 
 
 
 def downgrade():
-    with op.batch_alter_table('audit_events', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_audit_events_actor_app_id_third_party_apps'), type_='foreignkey')
-        batch_op.drop_constraint(batch_op.f('fk_audit_events_actor_consent_id_consents'), type_='foreignkey')
-        batch_op.drop_index(batch_op.f('ix_audit_events_actor_app_id'))
-        batch_op.drop_column('actor_consent_id')
-        batch_op.drop_column('actor_app_id')
+    if op.get_bind().dialect.name == 'sqlite':
+        # SQLite drops a column with a REFERENCES clause only by copying the table: put the triggers back after.
+        op.drop_index('ix_audit_events_actor_app_id', table_name='audit_events')
+        with op.batch_alter_table('audit_events', schema=None, recreate='always') as batch_op:
+            batch_op.drop_column('actor_consent_id')
+            batch_op.drop_column('actor_app_id')
+        for operation in ('UPDATE', 'DELETE'):
+            op.execute(f"CREATE TRIGGER IF NOT EXISTS audit_events_no_{operation.lower()} BEFORE {operation} "
+                       f"ON audit_events BEGIN SELECT RAISE(ABORT, 'audit_events is append-only: {operation} "
+                       "refused'); END")
+    else:
+        with op.batch_alter_table('audit_events', schema=None) as batch_op:
+            batch_op.drop_constraint(batch_op.f('fk_audit_events_actor_app_id_third_party_apps'), type_='foreignkey')
+            batch_op.drop_constraint(batch_op.f('fk_audit_events_actor_consent_id_consents'), type_='foreignkey')
+            batch_op.drop_index(batch_op.f('ix_audit_events_actor_app_id'))
+            batch_op.drop_column('actor_consent_id')
+            batch_op.drop_column('actor_app_id')
 
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_api_tokens_app_id_third_party_apps'), type_='foreignkey')

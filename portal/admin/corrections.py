@@ -41,8 +41,8 @@ FORMS = {
     REGISTER_ACTION: RegisterAppForm, EDIT_ACTION: EditAppForm, SUSPEND_ACTION: ReasonForm,
     REACTIVATE_ACTION: ReasonForm, CONSENT_REVOKE_ACTION: ReasonForm,
 }
-# A form's fields that are not the request's parameters: the reason is a field of the request itself.
-_NOT_PARAMETERS = frozenset({"csrf_token", "confirmed", "submit", "reason"})
+# A form's fields that are not the request's parameters: the reason and the note are fields of the request itself.
+_NOT_PARAMETERS = frozenset({"csrf_token", "confirmed", "submit", "reason", "customer_note"})
 
 
 def correction_form(kind_name, /, **initial):
@@ -90,7 +90,7 @@ class CorrectionFlow:
         asked = corrections.CorrectionRequest(
             kind=name, target_type=kind.target_type, target_id=kind.target_key(target),
             parameters=form_parameters(form) if parameters is None else parameters, reason=form.reason.data,
-            maker_id=current_user.id)
+            customer_note=_customer_note(form), maker_id=current_user.id)
         if not form.is_confirmed:
             return self._review(kind, asked, target, form=form, title=title, back=back)
         return self._apply(kind, asked, target, form=form, title=title, back=back, done=done)
@@ -102,8 +102,8 @@ class CorrectionFlow:
             _flash_refusal(refusal)
             return self.render("admin/correction.html", form=form, title=title, back=back)
         form.confirmed.data = "yes"
-        return self.render("admin/confirm.html", form=form, title=title, summary=kind.summary(target, asked),
-                           back=back)
+        return self.render("admin/confirm.html", form=form, title=title,
+                           summary=corrections.summary(kind, target, asked), back=back)
 
     def _apply(self, kind, asked, target, *, form, title, back, done):
         actor = request_actor(user=current_user._get_current_object())
@@ -123,3 +123,9 @@ class CorrectionFlow:
 def _flash_refusal(exc):
     field = f"{exc.field}: " if exc.field else ""
     flash(f"Refused: {field}{exc.message}", "error")
+
+
+def _customer_note(form):
+    """The form's note for the customer, or None if it has no such field or it was left blank."""
+    note = form.customer_note.data if "customer_note" in form else None
+    return (note or "").strip() or None

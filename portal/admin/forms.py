@@ -30,10 +30,14 @@ class ConfirmableForm(FlaskForm):
 
 
 class ReasonForm(ConfirmableForm):
-    """A correction that takes nothing but a reason: reverse, freeze, unfreeze, close, revoke."""
+    """A correction that takes a reason, and a note the customer is told: reverse, freeze, unfreeze, close, revoke."""
 
-    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)],
-                           description="Why: recorded in the audit log and shown to the customer.")
+    reason = TextAreaField("Reason (internal)", validators=[DataRequired(), Length(max=1000)],
+                           description="Why: recorded in the audit log for staff and auditors. "
+                                       "The customer never sees it.")
+    customer_note = TextAreaField("Note for the customer", validators=[Optional(), Length(max=500)],
+                                  description="Optional: what the customer reads on their pages. Without one "
+                                              "they read “Correction by the bank”.")
     submit = SubmitField("Review")
 
 

@@ -1,5 +1,5 @@
 """The public REST API at /api/v1 (Flask-RESTX): one namespace per resource module."""
-from flask import Blueprint, current_app, g
+from flask import Blueprint, current_app, g, has_request_context, url_for
 from flask_restx import Api
 
 from portal.api import accounts, transactions
@@ -24,8 +24,38 @@ DESCRIPTION = (
 )
 
 
+# The OAuth 2.0 authorization-code scheme (Swagger 2.0 calls it `accessCode`): an access token it gives is sent
+# as `Authorization: Bearer pat_…`, like a personal token. The scopes a customer can consent to.
+OAUTH_SCOPES = {
+    "accounts:read": "See the granted accounts and their balances",
+    "transactions:read": "See their transactions",
+    "transactions:write": "Take money out: withdrawals and transfers",
+}
+OAUTH_HELP = ("OAuth 2.0 authorization code with PKCE (S256): the customer logs in, consents to the app, and the app "
+              "exchanges the code at the token endpoint. Server metadata: `/.well-known/oauth-authorization-server`.")
+
+
+def oauth_scheme():
+    """The authorization-code security scheme, with this server's absolute URLs (Swagger 2.0 requires them)."""
+    scheme = {"type": "oauth2", "flow": "accessCode", "scopes": OAUTH_SCOPES, "description": OAUTH_HELP}
+    if has_request_context():
+        scheme["authorizationUrl"] = url_for("oauth.authorize", _external=True)
+        scheme["tokenUrl"] = url_for("oauth.token", _external=True)
+    return scheme
+
+
 class PortalApi(Api):
     """Flask-RESTX's Api, with every error of its routes answered in the one envelope."""
+
+    @property
+    def __schema__(self):
+        """The document Flask-RESTX builds once, with the OAuth scheme's URLs for the host it is asked on.
+
+        Built per request rather than cached, so a forged Host header changes only the asker's own copy.
+        """
+        schema = super().__schema__
+        definitions = {**schema.get("securityDefinitions", {}), "oauth2": oauth_scheme()}
+        return {**schema, "securityDefinitions": definitions}
 
     def handle_error(self, e):
         """Answer any error raised in the API's routes with the envelope."""
@@ -67,7 +97,7 @@ def create_blueprint():
         doc="/docs",
         authorizations={"bearer": {"type": "apiKey", "in": "header", "name": "Authorization",
                                    "description": AUTHORIZE_HELP}},
-        security="bearer",
+        security=["bearer", "oauth2"],  # either one: both end as `Authorization: Bearer …`
         catch_all_404s=False,  # 404s outside the API are pages; portal.errors answers unknown API routes
     )
     for ns in (accounts.ns, transactions.ns):

@@ -15,8 +15,9 @@ from portal.corrections.registry import (
     for_customer,
     kind_of,
     rehearse,
+    summary,
 )
 from portal.corrections.request import CorrectionRequest
 
 __all__ = ["ADMINS", "KINDS", "NEUTRAL_NOTE", "OPERATORS", "CorrectionRequest", "Kind", "NotPermitted", "apply",
-           "describe", "for_customer", "kind_of", "kinds", "rehearse"]
+           "describe", "for_customer", "kind_of", "kinds", "rehearse", "summary"]

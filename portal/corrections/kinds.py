@@ -59,8 +59,8 @@ def _owner(account):
 
 # Transactions.
 
-def _reverse(transaction, parameters, *, actor, reason):
-    return ledger.reverse(transaction, actor=actor, reason=reason)
+def _reverse(transaction, parameters, *, actor, reason, customer_note):
+    return ledger.reverse(transaction, actor=actor, reason=reason, customer_note=customer_note)
 
 
 def _reverse_summary(transaction, request):
@@ -73,11 +73,12 @@ def _reversed_customer(transaction):
     return next((e.account.owner_id for e in transaction.entries if e.account.is_customer), None)
 
 
-def _adjust(account, parameters, *, actor, reason):
+def _adjust(account, parameters, *, actor, reason, customer_note):
     amount = parameters["amount"]
     if not isinstance(amount, int) or isinstance(amount, bool):
         raise ValidationError("must be an integer number of minor units", field="amount")
-    return ledger.adjust(account, amount, actor=actor, reason=reason, value_date=_date(parameters, "value_date"))
+    return ledger.adjust(account, amount, actor=actor, reason=reason, value_date=_date(parameters, "value_date"),
+                         customer_note=customer_note)
 
 
 def _adjust_summary(account, request):
@@ -90,23 +91,23 @@ def _adjust_summary(account, request):
 
 register(Kind(REVERSE_ACTION, "transaction", OPERATORS, _reverse, success="Transaction reversed.",
               title=lambda transaction: f"Reverse the {transaction.kind} of {transaction.value_date}",
-              summary=_reverse_summary, subject=_reversed_customer))
+              summary=_reverse_summary, subject=_reversed_customer, notes=True))
 register(Kind(ADJUST_ACTION, "account", OPERATORS, _adjust, success="Adjustment posted.",
               title=lambda account: f"Post an adjustment on {numbers.display(account.number)}",
-              summary=_adjust_summary, parameters=("amount", "value_date"), subject=_owner))
+              summary=_adjust_summary, parameters=("amount", "value_date"), subject=_owner, notes=True))
 
 
 # Accounts.
 
 def _status_change(action, operation, verb, done):
-    def perform(account, parameters, *, actor, reason):
-        return operation(account, actor=actor, reason=reason)
+    def perform(account, parameters, *, actor, reason, customer_note):
+        return operation(account, actor=actor, reason=reason, customer_note=customer_note)
 
     return Kind(action, "account", OPERATORS, perform, success=done,
                 title=lambda account: f"{verb} {numbers.display(account.number)}",
                 summary=lambda account, request: [f"Account: {account_label(account)}, now {account.status}",
                                                   f"Reason: {request.reason}"],
-                subject=_owner)
+                subject=_owner, notes=True)
 
 
 register(_status_change(FREEZE_ACTION, ledger.freeze, "Freeze", "Account frozen."))
@@ -205,14 +206,14 @@ register(Kind(RESET_LINK_ACTION, "user", OPERATORS, _reset_link, success="Passwo
               subject=lambda user: user.id, staff_roles=()))
 
 
-def _revoke(token, parameters, *, actor, reason):
-    return identity.revoke_token(token, actor=actor, reason=reason)
+def _revoke(token, parameters, *, actor, reason, customer_note):
+    return identity.revoke_token(token, actor=actor, reason=reason, customer_note=customer_note)
 
 
 register(Kind(REVOKE_ACTION, "token", OPERATORS, _revoke, success="Token revoked.",
               title=lambda token: f"Revoke token “{token.name}” ({token.prefix}…)",
               summary=lambda token, request: [f"Owner: {token.user.email}", f"Reason: {request.reason}"],
-              subject=lambda token: token.user_id))
+              subject=lambda token: token.user_id, notes=True))
 
 
 # Third-party apps and consents.

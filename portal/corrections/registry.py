@@ -8,11 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Optional
 
+from portal.display import BY_THE_BANK
 from portal.extensions import db
 from portal.ledger import LedgerError, ValidationError
 from portal.models import Account, ApiToken, Consent, ThirdPartyApp, Transaction, User
 
-NEUTRAL_NOTE = "Correction by the bank"  # what a customer sees of a correction that carries no note for them
+NEUTRAL_NOTE = BY_THE_BANK  # what a customer sees of a correction that carries no note for them (one wording)
 
 # What a request's target_type names, and the type of its id (accounts and transactions: UUIDs, as text in JSON).
 _TARGETS = {"account": (Account, uuid.UUID), "transaction": (Transaction, uuid.UUID), "user": (User, int),
@@ -29,9 +30,10 @@ class NotPermitted(LedgerError):
 class Kind:
     """One kind of correction.
 
-    `perform(target, parameters, actor=, reason=)` is the one domain call it makes; `title(target)` and
-    `summary(target, request)` describe it to the member of staff who confirms; `subject(target)` is the
-    customer it concerns, if any (the audit's subject when it is refused).
+    `perform(target, parameters, actor=, reason=)` is the one domain call it makes (with `customer_note=` too
+    for a kind that `notes` the customer); `title(target)` and `summary(target, request)` describe it to the
+    member of staff who confirms; `subject(target)` is the customer it concerns, if any (the audit's subject
+    when it is refused).
     """
 
     name: str  # the audit action its domain function records
@@ -45,6 +47,7 @@ class Kind:
     subject: Callable = lambda target: None
     staff_roles: Optional[tuple] = None  # who may request it when the target is a member of staff
     needs_target: bool = True  # False: it creates its target
+    notes: bool = False  # True: it may carry a note for the customer, who is told of it (their activity page)
 
     def roles_for(self, target):
         """Return the roles that may request this correction of `target`."""
@@ -103,7 +106,15 @@ def target_of(request):
 def describe(request):
     """Return (title, summary lines) of a request, for whoever confirms it."""
     kind, target = kind_of(request.kind), target_of(request)
-    return kind.title(target), kind.summary(target, request)
+    return kind.title(target), summary(kind, target, request)
+
+
+def summary(kind, target, request):
+    """Return the lines that describe `request` of `target` to staff, with what the customer will be told."""
+    lines = kind.summary(target, request)
+    if kind.notes:
+        lines = [*lines, f"The customer is told: {for_customer(request)}"]
+    return lines
 
 
 def apply(request, actor):
@@ -119,7 +130,12 @@ def apply(request, actor):
         raise NotPermitted()
     if set(request.parameters) != set(kind.parameters):
         raise ValidationError(f"must be exactly {', '.join(kind.parameters) or 'none'}", field="parameters")
-    return kind.perform(target, request.parameters, actor=actor, reason=request.reason)
+    if not kind.notes:
+        if request.customer_note:  # a note no customer would ever be shown
+            raise ValidationError("this correction is not told to a customer", field="customer_note")
+        return kind.perform(target, request.parameters, actor=actor, reason=request.reason)
+    return kind.perform(target, request.parameters, actor=actor, reason=request.reason,
+                        customer_note=request.customer_note)
 
 
 def rehearse(request, actor):
@@ -142,5 +158,8 @@ def rehearse(request, actor):
 
 
 def for_customer(request):
-    """Return what the customer is shown of a correction: its note for them, or a neutral line."""
+    """Return what the customer is shown of a correction: its note for them, or a neutral line.
+
+    (The customer's pages word it through `portal.display.correction_text`, from the note stored with it.)
+    """
     return request.customer_note or NEUTRAL_NOTE

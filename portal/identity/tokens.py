@@ -75,13 +75,17 @@ def _token_scopes(scopes, app, by_bank):
     return chosen
 
 
-def revoke_token(token, *, actor, reason=None):
-    """Revoke `token`; it stops working on the next request. Revoking twice changes nothing more."""
+def revoke_token(token, *, actor, reason=None, customer_note=None):
+    """Revoke `token`; it stops working on the next request. Revoking twice changes nothing more.
+
+    Staff give a `reason` (internal) and may give a `customer_note` (what the customer is told).
+    """
+    customer_note = errors.customer_note(customer_note)
     if token.revoked_at is not None:
         return token
     token.revoked_at = clock.now()
     audit.record(actor, REVOKE_ACTION, object_type="token", object_id=token.id, subject_user_id=token.user_id,
-                 changes={"revoked_at": [None, token.revoked_at]}, reason=reason)
+                 changes=errors.noted({"revoked_at": [None, token.revoked_at]}, customer_note), reason=reason)
     db.session.flush()
     return token
 

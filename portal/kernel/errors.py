@@ -6,6 +6,7 @@ place each (the API's envelope, a page's flash, the CLI's message).
 from portal import text
 
 MAX_REASON = 1000
+MAX_CUSTOMER_NOTE = 500
 
 
 class DomainError(Exception):
@@ -44,6 +45,19 @@ def require_reason(reason):
     if not reason:
         raise ReasonRequired()
     return reason
+
+
+def customer_note(note):
+    """Return a correction's note for the customer without surrounding blanks, or None if there is none."""
+    return clean_text(note, field="customer_note", max_length=MAX_CUSTOMER_NOTE, multiline=True) or None
+
+
+def noted(changes, note):
+    """Return an audit event's changes with the customer note among them, when there is one.
+
+    The note is what the customer is told (their activity page shows it instead of the staff's reason).
+    """
+    return {**changes, "customer_note": [None, note]} if note else changes
 
 
 def clean_text(value, *, field, max_length, required=False, multiline=False):

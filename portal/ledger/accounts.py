@@ -63,24 +63,27 @@ def rename_account(account, name, *, actor, reason=None):
     return account
 
 
-def freeze(account, *, actor, reason):
+def freeze(account, *, actor, reason, customer_note=None):
     """Stop postings in and out of an active account (staff corrections still apply)."""
-    return _change_status(account, {AccountStatus.ACTIVE}, AccountStatus.FROZEN, FREEZE_ACTION, actor, reason)
+    return _change_status(account, {AccountStatus.ACTIVE}, AccountStatus.FROZEN, FREEZE_ACTION, actor, reason,
+                          customer_note)
 
 
-def unfreeze(account, *, actor, reason):
+def unfreeze(account, *, actor, reason, customer_note=None):
     """Let a frozen account take postings again."""
-    return _change_status(account, {AccountStatus.FROZEN}, AccountStatus.ACTIVE, UNFREEZE_ACTION, actor, reason)
+    return _change_status(account, {AccountStatus.FROZEN}, AccountStatus.ACTIVE, UNFREEZE_ACTION, actor, reason,
+                          customer_note)
 
 
-def close(account, *, actor, reason):
+def close(account, *, actor, reason, customer_note=None):
     """Close an account at zero balance; it takes no postings at all afterwards."""
     return _change_status(account, {AccountStatus.ACTIVE, AccountStatus.FROZEN}, AccountStatus.CLOSED,
-                          CLOSE_ACTION, actor, reason)
+                          CLOSE_ACTION, actor, reason, customer_note)
 
 
-def _change_status(account, allowed_from, new_status, action, actor, reason):
+def _change_status(account, allowed_from, new_status, action, actor, reason, customer_note):
     reason = errors.require_reason(reason)
+    customer_note = errors.customer_note(customer_note)
     account = _locked(account)
     if AccountStatus(account.status) not in allowed_from:
         raise errors.InvalidStatusChange(f"a {account.status} account cannot be changed to {new_status.value}")
@@ -88,7 +91,7 @@ def _change_status(account, allowed_from, new_status, action, actor, reason):
         raise errors.BalanceNotZero()
     old, account.status = account.status, new_status.value
     audit.record(actor, action, object_type="account", object_id=account.id, subject_user_id=account.owner_id,
-                 changes={"status": [old, new_status.value]}, reason=reason)
+                 changes=errors.noted({"status": [old, new_status.value]}, customer_note), reason=reason)
     db.session.flush()
     return account
 

@@ -1,5 +1,14 @@
 """Named refusals of the ledger. Each is raised before anything is written, so a refusal changes nothing."""
-from portal.kernel.errors import MAX_REASON, DomainError, ReasonRequired, ValidationError, clean_text, require_reason
+from portal.kernel.errors import (
+    MAX_REASON,
+    DomainError,
+    ReasonRequired,
+    ValidationError,
+    clean_text,
+    customer_note,
+    noted,
+    require_reason,
+)
 
 # The name the doors catch: any refusal of the domain (identity's too), not only the ledger's own.
 LedgerError = DomainError
@@ -8,7 +17,7 @@ __all__ = [
     "MAX_REASON", "AccountClosed", "AccountFrozen", "AlreadyReversed", "BalanceNotZero", "CurrencyMismatch",
     "DomainError", "InsufficientFunds", "InvalidAmount", "InvalidCounterparty", "InvalidStatusChange",
     "InvalidValueDate", "LedgerError", "NotReversible", "ReasonRequired", "ValidationError", "clean_text",
-    "require_reason",
+    "customer_note", "noted", "require_reason",
 ]
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 from portal.database import MAX_BIGINT
 from portal.extensions import db
 from portal.ledger.balances import balance_at, sum_of_entries
-from portal.models import Account, Entry, Transaction
+from portal.models import Account, Entry, Transaction, User
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,20 @@ class Line:
     counterparty_account_id: Optional[uuid.UUID]
     reverses: Optional[uuid.UUID]
     reversed_by: Optional[uuid.UUID]
+
+
+@dataclass(frozen=True)
+class Particulars:
+    """What a person needs, beyond a line, to read it: who the other side of a transfer is, what a reversal
+    undoes, and the note a correction carries for the customer. Read for the pages, never for the API."""
+
+    counterparty_name: Optional[str] = None  # the other account's name
+    counterparty_owner_id: Optional[int] = None
+    counterparty_owner_name: Optional[str] = None
+    customer_note: Optional[str] = None
+    original_kind: Optional[str] = None  # of the transaction a reversal reverses
+    original_description: Optional[str] = None
+    original_value_date: Optional[dt.date] = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,31 @@ def account_transaction(account, transaction_id):
     row = db.session.execute(_LINES.where(Entry.transaction_id == transaction_id),
                              {"account_id": account.id}).first()
     return None if row is None else _line(row, account.currency)
+
+
+def particulars(lines):
+    """Return {transaction id: Particulars} for the lines of one page, in two queries whatever its length."""
+    if not lines:
+        return {}
+    original = aliased(Transaction)
+    notes = db.session.execute(
+        sa.select(Transaction.id, Transaction.customer_note, original.kind, original.description, original.value_date)
+        .outerjoin(original, original.id == Transaction.reverses_id)
+        .where(Transaction.id.in_({line.transaction_id for line in lines}))).all()
+    counterparties = {row[0]: row[1:] for row in db.session.execute(
+        sa.select(Account.id, Account.name, Account.owner_id, User.name)
+        .outerjoin(User, User.id == Account.owner_id)
+        .where(Account.id.in_({line.counterparty_account_id for line in lines} - {None})))}
+    by_transaction = {row[0]: row[1:] for row in notes}
+    result = {}
+    for line in lines:
+        note, original_kind, original_description, original_value_date = by_transaction[line.transaction_id]
+        name, owner_id, owner_name = counterparties.get(line.counterparty_account_id, (None, None, None))
+        result[line.transaction_id] = Particulars(
+            counterparty_name=name, counterparty_owner_id=owner_id, counterparty_owner_name=owner_name,
+            customer_note=note, original_kind=original_kind, original_description=original_description,
+            original_value_date=original_value_date)
+    return result
 
 
 def posted_line(transaction, account, amount, counterparty=None):

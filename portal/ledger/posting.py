@@ -90,20 +90,28 @@ def post(account, amount, *, actor, counterparty=None, value_date=None, descript
     return transfer(account, counterparty, -amount, actor=actor, value_date=value_date, description=description)
 
 
-def reverse(transaction, *, actor, reason):
-    """Post the mirror image of `transaction` on its value date, so every day-end is as if it never happened."""
+def reverse(transaction, *, actor, reason, customer_note=None):
+    """Post the mirror image of `transaction` on its value date, so every day-end is as if it never happened.
+
+    `reason` is for staff and auditors; `customer_note`, if any, is what the customer is told.
+    """
     reason = errors.require_reason(reason)
+    customer_note = errors.customer_note(customer_note)
     if transaction.kind == TransactionKind.REVERSAL.value:
         raise errors.NotReversible()
     legs = [(entry.account, -entry.amount) for entry in transaction.entries]
     return _post(TransactionKind.REVERSAL, legs, actor=actor, value_date=transaction.value_date,
                  description=f"Reversal of {transaction.id}"[:MAX_DESCRIPTION], reason=reason,
-                 reverses=transaction, correction=True, action=REVERSE_ACTION)
+                 reverses=transaction, correction=True, action=REVERSE_ACTION, customer_note=customer_note)
 
 
-def adjust(account, amount, *, actor, reason, value_date=None, description=""):
-    """Post a staff adjustment of a signed amount between a customer account and the corrections account."""
+def adjust(account, amount, *, actor, reason, value_date=None, description="", customer_note=None):
+    """Post a staff adjustment of a signed amount between a customer account and the corrections account.
+
+    `reason` is for staff and auditors; `customer_note`, if any, is what the customer is told.
+    """
     reason = errors.require_reason(reason)
+    customer_note = errors.customer_note(customer_note)
     if amount == 0:
         raise errors.InvalidAmount("must not be zero")
     if not account.is_customer:
@@ -111,7 +119,7 @@ def adjust(account, amount, *, actor, reason, value_date=None, description=""):
     corrections = system_account_ref(SystemCode.CORRECTIONS, account.currency)
     return _post(TransactionKind.ADJUSTMENT, [(account, amount), (corrections, -amount)], actor=actor,
                  value_date=value_date, description=description or "Adjustment", reason=reason,
-                 correction=True, action=ADJUST_ACTION)
+                 correction=True, action=ADJUST_ACTION, customer_note=customer_note)
 
 
 def _require_positive(amount):
@@ -122,7 +130,7 @@ def _require_positive(amount):
 
 
 def _post(kind, legs, *, actor, value_date, description, subject=None, reason=None, reverses=None,
-          correction=False, action="transaction.create"):
+          correction=False, action="transaction.create", customer_note=None):
     """Write one balanced transaction with the given (account, signed amount) legs."""
     description = errors.clean_text(description, field="description", max_length=MAX_DESCRIPTION)
     _check_legs(legs)
@@ -150,7 +158,7 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
     transaction = Transaction(
         id=uuid.uuid4(), kind=kind.value, value_date=value_date, booked_at=clock.now(), description=description,
         created_by_user_id=actor.user_id, created_by_token_id=actor.token_id,
-        reverses_id=reverses.id if reverses is not None else None, reason=reason,
+        reverses_id=reverses.id if reverses is not None else None, reason=reason, customer_note=customer_note,
     )
     _insert(transaction, legs)
     moves = {account.id: amount for account, amount in legs if account.id in locked}
@@ -165,7 +173,7 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
     audit.record(
         actor, action, object_type="transaction", object_id=transaction.id, subject_user_id=subject.owner_id,
         reason=reason,
-        changes={
+        changes=errors.noted({
             "kind": [None, kind.value],
             "account_id": [None, str(subject.id)],
             "amount": [None, format_amount(subject_amount, subject.currency)],
@@ -173,7 +181,7 @@ def _post(kind, legs, *, actor, value_date, description, subject=None, reason=No
             "value_date": [None, value_date],
             "legs": [None, [[str(account.id), format_amount(amount, account.currency)] for account, amount in legs]],
             **({"reverses": [None, str(reverses.id)]} if reverses is not None else {}),
-        },
+        }, customer_note),
     )
     return transaction
 

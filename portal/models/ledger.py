@@ -45,7 +45,8 @@ class Transaction(Base):
     created_by_user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
     created_by_token_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("api_tokens.id"))
     reverses_id: Mapped[Optional[uuid.UUID]] = mapped_column(sa.ForeignKey("transactions.id"), unique=True)
-    reason: Mapped[Optional[str]] = mapped_column(sa.Text)
+    reason: Mapped[Optional[str]] = mapped_column(sa.Text)  # internal: staff and auditors only
+    customer_note: Mapped[Optional[str]] = mapped_column(sa.Text)  # what the customer is told of a correction
 
     entries = relationship("Entry", back_populates="transaction", order_by="Entry.id")
     reverses = relationship("Transaction", remote_side=[id], foreign_keys=[reverses_id], back_populates="reversed_by")

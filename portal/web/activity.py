@@ -1,9 +1,13 @@
-"""Audit events told the way a customer reads them."""
+"""Audit events told the way a customer reads them.
+
+A customer reads the reasons of what they (or their tokens) did, and of the bank's corrections only the note
+written for them ("Correction by the bank" without one): the staff's reason is internal.
+"""
+from portal import corrections
+from portal.display import KIND_LABELS, correction_text
 from portal.extensions import db
 from portal.models import ThirdPartyApp
 
-KIND_LABELS = {"deposit": "Deposit", "withdrawal": "Withdrawal", "transfer": "Transfer", "reversal": "Reversal",
-               "adjustment": "Adjustment"}
 SIMPLE = {
     "auth.login": "Logged in",
     "auth.logout": "Logged out",
@@ -37,8 +41,8 @@ def _new(changes, field):
     return value[1] if value else None
 
 
-def describe(event, account_names):
-    """Return (summary, [detail lines]) for one audit event."""
+def describe(event, account_names, customer_id):
+    """Return (summary, [detail lines]) for one audit event, as customer `customer_id` is told it."""
     changes = event.changes or {}
     if event.action.startswith("transaction."):
         summary, details = _describe_transaction(event, changes, account_names)
@@ -51,9 +55,25 @@ def describe(event, account_names):
         summary, details = (REFUSED if refused else SIMPLE).get(event.action, event.action), []
     if event.actor_app_id is not None:
         details.insert(0, f"by the app {_app_name(event.actor_app_id)}")
-    if event.reason:
-        details.append(f"reason: {event.reason}")
+    details.extend(_why(event, changes, customer_id))
     return summary, details
+
+
+def by_the_bank(event, customer_id):
+    """Whether the bank did it: a member of staff or the system (the command line). Not the customer, their
+    tokens, nor someone at the login form with their email."""
+    return event.actor_type == "system" or (event.actor_type == "user" and event.actor_user_id != customer_id)
+
+
+def _why(event, changes, customer_id):
+    """The reason of what the customer's side did, or what the bank tells them of a correction; never the
+    bank's own reason, which is internal."""
+    if not by_the_bank(event, customer_id):
+        return [f"reason: {text}" for text in (event.reason, event.refusal_message) if text]
+    kind = corrections.KINDS.get(event.action)
+    if kind is not None and kind.notes:
+        return [correction_text(_new(changes, "customer_note"))]
+    return []
 
 
 def _app_name(app_id):

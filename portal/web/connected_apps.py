@@ -85,7 +85,7 @@ def _what_it_did(app, user, names):
                                     sa.or_(AuditEvent.subject_user_id == user.id,
                                            AuditEvent.actor_user_id == user.id))
         .order_by(AuditEvent.id.desc()).limit(RECENT)).all()
-    return [(event, *describe(event, names)) for event in events]
+    return [(event, *describe(event, names, user.id)) for event in events]
 
 
 @bp.get("/connected-apps")

@@ -11,7 +11,8 @@ SCOPE_LABELS = {
     Scope.TRANSACTIONS_WRITE.value: "Make payments and transfers",
 }
 EXPIRY_CHOICES = [SelectChoice(value, label) for value, label in [
-    ("", "Never"), ("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year")]]
+    ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year"), ("", "Never")]]
+DEFAULT_EXPIRY = "90"  # a token nobody remembers stops working by itself
 
 
 class CheckboxesField(SelectMultipleField):
@@ -34,7 +35,7 @@ class TokenForm(FlaskForm):
     scopes = CheckboxesField("What it may do", choices=[SelectChoice(v, label) for v, label in SCOPE_LABELS.items()],
                              validators=[DataRequired(message="Choose at least one.")])
     accounts = CheckboxesField("Which accounts", choices=[], validators=[DataRequired(message="Choose at least one.")])
-    expires_in = SelectField("Expires", choices=EXPIRY_CHOICES, default="")
+    expires_in = SelectField("Expires", choices=EXPIRY_CHOICES, default=DEFAULT_EXPIRY)
     submit = SubmitField("Create token")
 
 

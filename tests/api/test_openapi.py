@@ -28,7 +28,7 @@ def test_the_document_is_valid_and_declares_bearer_auth_and_every_error(client):
         "type": "apiKey", "in": "header", "name": "Authorization"}
     assert "`Bearer pt_…`" in bearer["description"] and "alone" in bearer["description"]
     assert "docs/api.md" in spec["info"]["description"]
-    assert spec["security"] == [{"bearer": []}]
+    assert spec["security"] == [{"bearer": []}, {"oauth2": []}]
     operations = [(path, method, op) for path, ops in spec["paths"].items() for method, op in ops.items()
                   if method in {"get", "post"}]
     assert len(operations) == 6
@@ -44,6 +44,14 @@ def test_the_document_is_valid_and_declares_bearer_auth_and_every_error(client):
         assert operation["summary"]
     assert {"Account", "AccountList", "Balance", "Transaction", "TransactionPage", "NewTransaction",
             "Error"} <= set(spec["definitions"])
+
+
+def test_the_document_declares_the_oauth_authorization_code_scheme(client):
+    oauth = client.get(SPEC).get_json()["securityDefinitions"]["oauth2"]
+    assert {key: oauth[key] for key in ("type", "flow", "authorizationUrl", "tokenUrl")} == {
+        "type": "oauth2", "flow": "accessCode", "authorizationUrl": "http://localhost/oauth/authorize",
+        "tokenUrl": "http://localhost/oauth/token"}
+    assert set(oauth["scopes"]) == {"accounts:read", "transactions:read", "transactions:write"}
 
 
 def test_swagger_ui_is_served_from_local_assets(client):

@@ -187,9 +187,10 @@ def small_bank(pg_app):
     def build(accounts=2, balance=100_00):
         owner = make_user(email="load@example.com")
         opened = [make_account(owner, days_old=10, balance=balance, name=f"Account {n}") for n in range(accounts)]
+        # The load deposits as well as withdraws: a token the bank issues (deposits:write is never a customer's).
         _, secret = identity.issue_token(owner, name="Load", scopes=["accounts:read", "transactions:read",
-                                                                     "transactions:write"],
-                                         accounts=opened, actor=SYSTEM)
+                                                                     "transactions:write", "deposits:write"],
+                                         accounts=opened, actor=SYSTEM, by_bank=True)
         ids = [str(account.id) for account in opened]
         db.session.commit()
         db.session.close()  # hold no connection while the test disturbs the database

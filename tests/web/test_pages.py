@@ -79,6 +79,17 @@ class TestAccountPage:
         assert ann_client.get(f"/accounts/{ann[1].id}?before=%%%").status_code == 400
 
 
+def token_count():
+    return db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken))
+
+
+def created_secret(response, client):
+    """Follow a token creation's redirect to the list; return the secret it shows (once)."""
+    assert response.status_code == 303 and response.headers["Location"] == "/tokens"
+    page = client.get("/tokens").text
+    return re.search(r'value="(pt_[A-Za-z0-9_-]+)"', page).group(1), page
+
+
 class TestTokens:
     def create(self, client, ann, **overrides):
         data = {"name": "Budget app", "scopes": ["accounts:read", "transactions:read"],
@@ -87,10 +98,9 @@ class TestTokens:
         return post_form(client, "/tokens", data)
 
     def test_created_token_is_shown_once_and_works_with_the_api(self, ann_client, ann, client):
-        response = self.create(ann_client, ann)
-        assert response.status_code == 200
-        secret = re.search(r'value="(pt_[A-Za-z0-9_-]+)"', response.text).group(1)
-        assert "shown only this once" in response.text
+        # Contract changed (issue 14): the POST redirects, and the list it redirects to shows the secret once.
+        secret, page = created_secret(self.create(ann_client, ann), ann_client)
+        assert "shown only this once" in page
         api = client.get("/api/v1/accounts", headers=bearer(secret))
         assert api.status_code == 200 and [a["name"] for a in api.get_json()["data"]] == ["Main"]
         again = ann_client.get("/tokens").text
@@ -100,13 +110,52 @@ class TestTokens:
         event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "token.create"))
         assert secret not in str(event.changes) and event.actor_user_id == ann[0].id
 
-    def test_expiry_choice_sets_the_expiry(self, ann_client, ann):
-        self.create(ann_client, ann, expires_in="30")
+    @pytest.mark.parametrize("days", [30, 90, 365])
+    def test_expiry_choice_sets_the_expiry(self, ann_client, ann, days):
+        self.create(ann_client, ann, expires_in=str(days))
         token = db.session.scalar(sa.select(ApiToken))
-        assert dt.timedelta(days=29) < token.expires_at - clock.now() <= dt.timedelta(days=30)
+        assert dt.timedelta(days=days - 1) < token.expires_at - clock.now() <= dt.timedelta(days=days)
+
+    def test_the_form_offers_30_90_365_days_or_never_with_90_chosen(self, ann_client):
+        page = ann_client.get("/tokens").text
+        select = re.search(r'<select[^>]*id="expires_in".*?</select>', page, re.S).group(0)
+        assert re.findall(r'value="([0-9]*)"', select) == ["30", "90", "365", ""]
+        assert re.search(r'<option selected value="90">|<option value="90" selected>', select)
+
+    def test_a_form_without_an_expiry_gets_the_default_90_days(self, ann_client, ann):
+        data = {"name": "Budget app", "scopes": ["accounts:read"], "accounts": [str(ann[1].id)]}
+        assert post_form(ann_client, "/tokens", data).status_code == 303
+        token = db.session.scalar(sa.select(ApiToken))
+        assert dt.timedelta(days=89) < token.expires_at - clock.now() <= dt.timedelta(days=90)
+
+    def test_reloading_the_page_after_creating_creates_nothing_and_shows_no_secret(self, ann_client, ann):
+        secret, _ = created_secret(self.create(ann_client, ann), ann_client)
+        reloaded = ann_client.get("/tokens").text  # what the browser's reload does after POST → redirect → GET
+        assert token_count() == 1
+        assert secret not in reloaded and secret[:10] in reloaded and 'data-testid="new-token"' not in reloaded
+
+    def test_the_list_says_when_each_token_was_created(self, ann_client, ann):
+        secret, _ = created_secret(self.create(ann_client, ann), ann_client)
+        token = identity.find_token(secret)
+        page = ann_client.get("/tokens").text
+        row = re.search(rf'data-token-prefix="{re.escape(secret[:10])}".*?</tr>', page, re.S).group(0)
+        assert "<th>Created</th>" in page
+        assert f'data-label="Created">{token.created_at:%Y-%m-%d %H:%M} UTC' in row
+
+    def test_revoked_tokens_are_folded_away_below_the_live_ones(self, ann_client, ann):
+        first, _ = created_secret(self.create(ann_client, ann, name="Old app"), ann_client)
+        second, _ = created_secret(self.create(ann_client, ann, name="New app"), ann_client)
+        identity.revoke_token(identity.find_token(first), actor=SYSTEM)
+        db.session.commit()
+        page = ann_client.get("/tokens").text
+        live, folded = page.split('data-testid="revoked-tokens"')
+        assert second[:10] in live and first[:10] not in live
+        assert "<summary>Revoked tokens (1)</summary>" in folded and first[:10] in folded.split("</details>")[0]
+        assert "<details" in live[-200:] and " open" not in live[-200:]  # folded: closed until opened
 
     @pytest.mark.parametrize("overrides", [{"name": ""}, {"scopes": []}, {"accounts": []},
-                                           {"scopes": ["accounts:admin"]}, {"expires_in": "9999"}])
+                                           {"scopes": ["accounts:admin"]}, {"expires_in": "9999"},
+                                           {"expires_in": "7"}])
     def test_invalid_forms_create_nothing(self, ann_client, ann, overrides):
         before = snapshot()
         response = self.create(ann_client, ann, **overrides)
@@ -127,7 +176,7 @@ class TestTokens:
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
 
     def test_revoke_asks_for_confirmation_then_revokes(self, ann_client, ann, client):
-        secret = re.search(r'value="(pt_[^"]+)"', self.create(ann_client, ann).text).group(1)
+        secret, _ = created_secret(self.create(ann_client, ann), ann_client)
         token = identity.find_token(secret)
         confirm = ann_client.get(f"/tokens/{token.id}/revoke")
         assert confirm.status_code == 200 and "Yes, revoke it" in confirm.text
@@ -142,8 +191,8 @@ class TestTokens:
         assert re.search(rf'data-token-prefix="{re.escape(secret[:10])}".*?badge-revoked', listing, re.S)
 
     def test_expired_token_is_shown_as_expired(self, ann_client, ann, monkeypatch):
-        self.create(ann_client, ann, expires_in="7")
-        later = clock.now() + dt.timedelta(days=8)
+        self.create(ann_client, ann, expires_in="30")  # 7 days is no longer offered (issue 14)
+        later = clock.now() + dt.timedelta(days=31)
         monkeypatch.setattr(clock, "now", lambda: later)
         login(ann_client, "ann@example.com")  # a week on, the session has long timed out
         assert re.search(r'badge-expired">expired<', ann_client.get("/tokens").text)
@@ -161,8 +210,8 @@ class TestTokens:
 
 def test_activity_shows_what_concerns_me_and_nothing_else(ann_client, ann, stranger, client):
     _, main, _ = ann
-    secret = re.search(r'value="(pt_[^"]+)"', post_form(ann_client, "/tokens", {
-        "name": "Payments app", "scopes": ["transactions:write"], "accounts": [str(main.id)]}).text).group(1)
+    secret, _ = created_secret(post_form(ann_client, "/tokens", {
+        "name": "Payments app", "scopes": ["transactions:write"], "accounts": [str(main.id)]}), ann_client)
     client.post(f"/api/v1/accounts/{main.id}/transactions", json={"amount": "-2.50"}, headers=bearer(secret))
     ledger.freeze(main, actor=SYSTEM, reason="card reported stolen")
     db.session.commit()
@@ -172,7 +221,9 @@ def test_activity_shows_what_concerns_me_and_nothing_else(ann_client, ann, stran
     assert "Logged in" in page
     assert "API token created “Payments app”" in page
     assert "Withdrawal of -2.50 EUR on Main" in page and "App “Payments app”" in page
-    assert "Account frozen: Main" in page and "card reported stolen" in page
+    # Contract changed (issue 14): the bank's reason is internal; the customer reads the note, here none.
+    assert "Account frozen: Main" in page and "card reported stolen" not in page
+    assert "Correction by the bank" in page
     assert "stranger" not in page.lower()
 
 
