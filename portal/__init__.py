@@ -24,6 +24,7 @@ from portal.config import load_config
 from portal.database import configure_engine, engine_options, release_session_at_teardown
 from portal.extensions import db, limiter, migrate
 from portal.observability import configure_logging
+from portal.web import connected_apps  # noqa: F401 -- its pages join the web blueprint
 from portal.web import routes as web
 
 ROOT = Path(__file__).resolve().parent.parent

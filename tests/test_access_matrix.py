@@ -35,6 +35,9 @@ POLICY = {
     "web.account": {"customer"},
     "web.transaction": {"customer"},  # a transaction of the account, on its owner's page
     "web.revoke_token": {"customer"},
+    "web.connected_apps": {"customer", "other customer"},
+    "web.revoke_consent": {"customer"},
+    "web.revoke_app_token": {"customer"},
     # The API: bearer tokens only, by scope; a session cookie is not a credential there.
     "api.accounts_account_list": {"token accounts:read"},
     "api.accounts_account_detail": {"token accounts:read"},
@@ -53,8 +56,10 @@ POLICY = {
     "user.edit_user": OPERATORS, "user.open_account": OPERATORS, "account.rename": OPERATORS,
     "account.change_status": OPERATORS, "account.adjust": OPERATORS, "transaction.reverse": OPERATORS,
     "apitoken.revoke": OPERATORS, "user.password_reset_link": OPERATORS,
+    "app.register": {"admin"}, "app.edit_app": {"admin"}, "app.change_status": OPERATORS,
+    "app.revoke_consent": OPERATORS,
 }
-for view in ("user", "account", "transaction", "entry", "apitoken", "auditevent"):
+for view in ("user", "account", "transaction", "entry", "apitoken", "app", "auditevent"):
     POLICY.update({f"{view}.index_view": STAFF, f"{view}.details_view": STAFF, f"{view}.export": STAFF,
                    f"{view}.ajax_lookup": STAFF})
     # Flask-Admin's generic writes are switched off: nobody, whatever their role.
@@ -64,7 +69,9 @@ for view in ("user", "account", "transaction", "entry", "apitoken", "auditevent"
 FILENAMES = {"static": "css/portal.css", "admin.static": "admin/js/helpers.js",
              "restx_doc.static": "droid-sans.css"}
 FORM = {"confirmed": "yes", "reason": "matrix", "amount": "1000.00", "name": "Changed", "email": "x@example.com",
-        "role": "admin", "currency": "EUR", "password": "wrong password", "scopes": "accounts:read"}
+        "role": "admin", "currency": "EUR", "password": "wrong password", "scopes": "accounts:read",
+        "homepage": "https://changed.example", "redirect_uris": "https://changed.example/cb",
+        "client_type": "public", "ip_allowlist": ""}
 REFUSED = {401, 403, 404}
 
 
@@ -109,12 +116,14 @@ def login_other(client):
 
 def url_for_rule(rule, world):
     values = {"account_id": world.main.id, "transaction_id": world.withdrawal.id, "token_id": world.token.id,
-              "user_id": world.customer.id, "change": "freeze", "export_type": "csv", "secret": "not-a-real-link",
+              "user_id": world.customer.id, "change": "suspend" if rule.endpoint.startswith("app.") else "freeze",
+              "app_id": world.third_party.id, "consent_id": world.consent.id, "export_type": "csv",
+              "secret": "not-a-real-link",
               "filename": FILENAMES.get(rule.endpoint, "")}
     path = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
     if rule.endpoint.endswith(".details_view") or rule.endpoint.endswith(".edit_view"):
         record = {"user": world.customer.id, "account": world.main.id, "transaction": world.withdrawal.id,
-                  "apitoken": world.token.id}.get(rule.endpoint.split(".")[0], 1)
+                  "apitoken": world.token.id, "app": world.third_party.id}.get(rule.endpoint.split(".")[0], 1)
         path += f"?id={record}"
     return path
 

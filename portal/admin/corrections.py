@@ -14,11 +14,15 @@ from portal.admin.forms import (
     AdjustmentForm,
     ChangeRoleForm,
     CreateStaffForm,
+    EditAppForm,
     EditUserForm,
     OpenAccountForm,
     ReasonForm,
+    RegisterAppForm,
     RenameAccountForm,
 )
+from portal.identity.apps import EDIT_ACTION, REACTIVATE_ACTION, REGISTER_ACTION, SUSPEND_ACTION
+from portal.identity.consents import REVOKE_ACTION as CONSENT_REVOKE_ACTION
 from portal.identity.resets import RESET_LINK_ACTION
 from portal.identity.tokens import REVOKE_ACTION
 from portal.identity.users import CREATE_ACTION, ROLE_CHANGE_ACTION, UPDATE_ACTION
@@ -34,6 +38,8 @@ FORMS = {
     CLOSE_ACTION: ReasonForm, RENAME_ACTION: RenameAccountForm, OPEN_ACTION: OpenAccountForm,
     UPDATE_ACTION: EditUserForm, ROLE_CHANGE_ACTION: ChangeRoleForm, CREATE_ACTION: CreateStaffForm,
     REVOKE_ACTION: ReasonForm, RESET_LINK_ACTION: ReasonForm,
+    REGISTER_ACTION: RegisterAppForm, EDIT_ACTION: EditAppForm, SUSPEND_ACTION: ReasonForm,
+    REACTIVATE_ACTION: ReasonForm, CONSENT_REVOKE_ACTION: ReasonForm,
 }
 # A form's fields that are not the request's parameters: the reason and the note are fields of the request itself.
 _NOT_PARAMETERS = frozenset({"csrf_token", "confirmed", "submit", "reason", "customer_note"})

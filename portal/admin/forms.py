@@ -7,13 +7,14 @@ from wtforms import (
     HiddenField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal.models import Role
+from portal.models import ClientType, Role, Scope
 from portal.money import CURRENCIES
 
 
@@ -93,3 +94,31 @@ class CreateStaffForm(ConfirmableForm):
     role = SelectField("Role", choices=[SelectChoice(r.value) for r in Role if r.is_staff])
     reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)])
     submit = SubmitField("Review")
+
+
+class EditAppForm(ConfirmableForm):
+    """A registered app's name, homepage, redirect URIs, scopes and IP allowlist."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=80)],
+                       description="Shown to customers on the consent page and on Connected apps.")
+    homepage = StringField("Homepage", validators=[DataRequired(), Length(max=255)],
+                           description="https (http only for 127.0.0.1 or localhost).")
+    redirect_uris = TextAreaField("Redirect URIs", validators=[DataRequired(), Length(max=4000)],
+                                  description="One per line, compared exactly.")
+    scopes = SelectMultipleField("Scopes it may hold", choices=[SelectChoice(s.value) for s in Scope],
+                                 validators=[DataRequired(message="Choose at least one.")],
+                                 description="Its level of access. deposits:write only for the bank's own rails.")
+    ip_allowlist = TextAreaField("IP allowlist", validators=[Optional(), Length(max=4000)],
+                                 description="CIDRs, one per line; API calls with its tokens must come from one. "
+                                             "Empty: anywhere.")
+    reason = TextAreaField("Reason", validators=[DataRequired(), Length(max=1000)])
+    submit = SubmitField("Review")
+
+
+class RegisterAppForm(EditAppForm):
+    """A new app: its fields and whether it can keep a client secret."""
+
+    client_type = SelectField("Type", choices=[SelectChoice(t.value) for t in ClientType],
+                              default=ClientType.CONFIDENTIAL.value,
+                              description="confidential: a server that keeps a client secret (shown once); "
+                                          "public: a phone or browser app (PKCE only).")

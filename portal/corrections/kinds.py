@@ -5,13 +5,17 @@ import secrets
 from portal import identity, ledger
 from portal.corrections.registry import Kind, register
 from portal.display import account_label, money
+from portal.identity import apps, consents
+from portal.identity.apps import EDIT_ACTION, REACTIVATE_ACTION, REGISTER_ACTION, SUSPEND_ACTION
+from portal.identity.consents import REVOKE_ACTION as CONSENT_REVOKE_ACTION
 from portal.identity.resets import RESET_LINK_ACTION
 from portal.identity.tokens import REVOKE_ACTION
 from portal.identity.users import CREATE_ACTION, ROLE_CHANGE_ACTION, UPDATE_ACTION
+from portal.kernel import clock
 from portal.ledger import ValidationError, numbers
 from portal.ledger.accounts import CLOSE_ACTION, FREEZE_ACTION, OPEN_ACTION, RENAME_ACTION, UNFREEZE_ACTION
 from portal.ledger.posting import ADJUST_ACTION, REVERSE_ACTION
-from portal.models import Role
+from portal.models import ConsentStatus, Role
 
 OPERATORS = (Role.OPERATOR, Role.ADMIN)  # correct customers' data
 ADMINS = (Role.ADMIN,)  # manage staff
@@ -33,6 +37,19 @@ def _text(parameters, name):
     value = parameters[name]
     if not isinstance(value, str):
         raise ValidationError("must be text", field=name)
+    return value
+
+
+def _lines(parameters, name):
+    """The text in parameters[name] as a list of its non-empty lines (or whitespace-separated words)."""
+    return _text(parameters, name).split()
+
+
+def _names(parameters, name):
+    """parameters[name] as a list of text values (the scopes an app may hold)."""
+    value = parameters[name]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError("must be a list of names", field=name)
     return value
 
 
@@ -197,3 +214,78 @@ register(Kind(REVOKE_ACTION, "token", OPERATORS, _revoke, success="Token revoked
               title=lambda token: f"Revoke token “{token.name}” ({token.prefix}…)",
               summary=lambda token, request: [f"Owner: {token.user.email}", f"Reason: {request.reason}"],
               subject=lambda token: token.user_id, notes=True))
+
+
+# Third-party apps and consents.
+
+APP_FIELDS = ("name", "homepage", "redirect_uris", "scopes", "ip_allowlist")
+
+
+def _app_fields(parameters):
+    """The app's fields from a request: redirect URIs and allowlist one per line, scopes a list."""
+    return {"name": _text(parameters, "name"), "homepage": _text(parameters, "homepage"),
+            "redirect_uris": _lines(parameters, "redirect_uris"), "scopes": _names(parameters, "scopes"),
+            "ip_allowlist": _lines(parameters, "ip_allowlist")}
+
+
+def _register_app(_, parameters, *, actor, reason):
+    """Register the app; return (app, client_secret) so the secret is shown once (it never enters the request)."""
+    return apps.register_app(**_app_fields(parameters), client_type=_text(parameters, "client_type"), actor=actor,
+                              reason=reason)
+
+
+def _app_summary(parameters):
+    return [f"Name: {parameters['name']}", f"Homepage: {parameters['homepage']}",
+            f"Redirect URIs: {', '.join(str(parameters['redirect_uris']).split()) or 'none'}",
+            f"Scopes it may hold: {', '.join(parameters['scopes'] or []) or 'none'}",
+            f"IP allowlist: {', '.join(str(parameters['ip_allowlist']).split()) or 'anywhere'}"]
+
+
+register(Kind(REGISTER_ACTION, "app", ADMINS, _register_app, success="App registered.",
+              title=lambda _: "Register a third-party app",
+              summary=lambda _, request: [*_app_summary(request.parameters),
+                                          f"Type: {request.parameters['client_type']}", f"Reason: {request.reason}"],
+              parameters=(*APP_FIELDS, "client_type"), needs_target=False))
+
+
+def _edit_app(app, parameters, *, actor, reason):
+    return apps.edit_app(app, actor=actor, reason=reason, **_app_fields(parameters))
+
+
+register(Kind(EDIT_ACTION, "app", ADMINS, _edit_app, success="App updated.",
+              title=lambda app: f"Edit the app “{app.name}” ({app.client_id})",
+              summary=lambda app, request: [*_app_summary(request.parameters), f"Reason: {request.reason}"],
+              parameters=APP_FIELDS))
+
+
+def _app_status_change(action, operation, verb, done, consequence):
+    def perform(app, parameters, *, actor, reason):
+        return operation(app, actor=actor, reason=reason)
+
+    return Kind(action, "app", OPERATORS, perform, success=done,
+                title=lambda app: f"{verb} the app “{app.name}” ({app.client_id})",
+                summary=lambda app, request: [f"App: {app.name}, now {app.status}", consequence,
+                                              f"Reason: {request.reason}"])
+
+
+register(_app_status_change(SUSPEND_ACTION, apps.suspend_app, "Suspend", "App suspended.",
+                            "Every token and consent of the app stops working on its next request."))
+register(_app_status_change(REACTIVATE_ACTION, apps.reactivate_app, "Reactivate", "App reactivated.",
+                            "Its tokens and consents work again, unless they expired or were revoked meanwhile."))
+
+
+def _revoke_consent(consent, parameters, *, actor, reason):
+    if consent.status_at(clock.now()) != ConsentStatus.ACTIVE.value:
+        raise ValidationError(f"the consent has already ended ({consent.status_at(clock.now())})", field="status")
+    return consents.revoke_consent(consent, actor=actor, reason=reason)
+
+
+register(Kind(CONSENT_REVOKE_ACTION, "consent", OPERATORS, _revoke_consent, success="Consent revoked.",
+              title=lambda consent: f"Revoke {consent.user.email}'s consent to “{consent.app.name}”",
+              summary=lambda consent, request: [
+                  f"Customer: {consent.user.name} <{consent.user.email}>",
+                  f"App: {consent.app.name} ({consent.app.client_id})", f"Scopes: {consent.scopes}",
+                  "Accounts: " + ", ".join(numbers.display(a.number) for a in consent.accounts),
+                  "The app's tokens under this consent stop at once; the customer can grant it again.",
+                  f"Reason: {request.reason}"],
+              subject=lambda consent: consent.user_id))

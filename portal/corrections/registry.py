@@ -11,13 +11,13 @@ from typing import Optional
 from portal.display import BY_THE_BANK
 from portal.extensions import db
 from portal.ledger import LedgerError, ValidationError
-from portal.models import Account, ApiToken, Transaction, User
+from portal.models import Account, ApiToken, Consent, ThirdPartyApp, Transaction, User
 
 NEUTRAL_NOTE = BY_THE_BANK  # what a customer sees of a correction that carries no note for them (one wording)
 
 # What a request's target_type names, and the type of its id (accounts and transactions: UUIDs, as text in JSON).
 _TARGETS = {"account": (Account, uuid.UUID), "transaction": (Transaction, uuid.UUID), "user": (User, int),
-            "token": (ApiToken, int)}
+            "token": (ApiToken, int), "app": (ThirdPartyApp, int), "consent": (Consent, int)}
 
 
 class NotPermitted(LedgerError):

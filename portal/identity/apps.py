@@ -57,7 +57,7 @@ def _allowlist(cidrs):
         raise errors.ValidationError("must be IP addresses or CIDR ranges", field="ip_allowlist") from None
 
 
-def register_app(*, name, homepage, redirect_uris, client_type, scopes, actor, ip_allowlist=()):
+def register_app(*, name, homepage, redirect_uris, client_type, scopes, actor, ip_allowlist=(), reason=None):
     """Register an app; return (app, client_secret) — the secret is None for a public app, and never shown again."""
     name = errors.clean_text(name, field="name", max_length=MAX_NAME, required=True)
     homepage = _uri(homepage, "homepage", redirect=False)
@@ -79,7 +79,8 @@ def register_app(*, name, homepage, redirect_uris, client_type, scopes, actor, i
     audit.record(actor, REGISTER_ACTION, object_type="app", object_id=app.id,
                  changes={"client_id": [None, app.client_id], "name": [None, name], "homepage": [None, homepage],
                           "redirect_uris": [None, uris], "client_type": [None, client_type],
-                          "scopes": [None, app.scopes.split()], "ip_allowlist": [None, app.allowlist]})
+                          "scopes": [None, app.scopes.split()], "ip_allowlist": [None, app.allowlist]},
+                 reason=reason)
     return app, secret
 
 

@@ -5,6 +5,8 @@ written for them ("Correction by the bank" without one): the staff's reason is i
 """
 from portal import corrections
 from portal.display import KIND_LABELS, SCOPE_LABELS, correction_text, money
+from portal.extensions import db
+from portal.models import ThirdPartyApp
 from portal.money import AmountError, parse_amount
 
 SIMPLE = {
@@ -23,6 +25,12 @@ SIMPLE = {
     "account.close": "Account closed",
     "token.create": "API token created",
     "token.revoke": "API token revoked",
+    "consent.grant": "You gave an app access",
+    "consent.deny": "You refused an app access",
+    "consent.refresh": "An app renewed its access",
+    "consent.revoke": "An app's access was revoked",
+    "consent.expire": "An app's access expired",
+    "consent.refresh_reuse": "An app's access was ended: a used renewal was presented again",
 }
 
 # What a refused attempt at one of the SIMPLE actions reads as (it did not happen; the customer sees it tried).
@@ -46,6 +54,8 @@ def describe(event, account_names, customer_id):
     else:
         refused = event.outcome != "success" and event.action in REFUSED
         summary, details = (REFUSED if refused else SIMPLE).get(event.action, event.action), []
+    if event.actor_app_id is not None:
+        details.insert(0, f"by the app {_app_name(event.actor_app_id)}")
     details.extend(_why(event, changes, customer_id))
     return summary, details
 
@@ -65,6 +75,12 @@ def _why(event, changes, customer_id):
     if kind is not None and kind.notes:
         return [correction_text(_new(changes, "customer_note"))]
     return []
+
+
+def _app_name(app_id):
+    """The registered app's name (read once per request: the session keeps it)."""
+    app = db.session.get(ThirdPartyApp, app_id)
+    return f"“{app.name}”" if app is not None else f"#{app_id}"
 
 
 def _describe_transaction(event, changes, account_names):

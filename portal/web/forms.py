@@ -18,9 +18,14 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class TokenForm(FlaskForm):
-    """The form a customer issues an API token with: its name, scopes, accounts and expiry."""
+OWN_USE = SelectChoice("", "My own use (my scripts, no app from the list)")
 
+
+class TokenForm(FlaskForm):
+    """The form a customer issues an API token with: who it is for, its name, scopes, accounts and expiry."""
+
+    app = SelectField("For", choices=[OWN_USE], default="",
+                      description="An app from the bank's list can hold only what the bank allows it.")
     name = StringField("Name", validators=[DataRequired(), Length(max=80)],
                        description="Who will use it, e.g. “Budget app”.")
     scopes = CheckboxesField("What it may do", choices=[SelectChoice(v, SCOPE_LABELS[v]) for v in CUSTOMER_SCOPES],

@@ -15,12 +15,13 @@ from portal import identity, ledger, unit_of_work
 from portal.converters import parse_row_id
 from portal.display import KIND_LABELS, account_label, correction_text, counterparty, transaction_text
 from portal.extensions import db
+from portal.identity.apps import find_app
 from portal.kernel import clock
 from portal.ledger import history
-from portal.models import Account, ApiToken, AuditEvent, Role, User
+from portal.models import CUSTOMER_SCOPES, Account, ApiToken, AppStatus, AuditEvent, Role, ThirdPartyApp, User
 from portal.observability import request_actor
 from portal.web.activity import describe
-from portal.web.forms import SCOPE_LABELS, BalanceAtDateForm, RevokeTokenForm, TokenForm
+from portal.web.forms import OWN_USE, SCOPE_LABELS, BalanceAtDateForm, RevokeTokenForm, TokenForm
 
 bp = Blueprint("web", __name__)
 
@@ -115,6 +116,17 @@ def transaction(account_id, transaction_id):
                            note=correction_text(facts.customer_note) if correction else None)
 
 
+def app_choices():
+    """Return the token form's "for" choices: own use, or an active app from the bank's list (name, homepage).
+
+    An app allowed nothing a customer can give (the bank's own payment rail: deposits:write) is not listed.
+    """
+    listed = db.session.scalars(sa.select(ThirdPartyApp).where(ThirdPartyApp.status == AppStatus.ACTIVE.value)
+                                .order_by(ThirdPartyApp.name)).all()
+    return [OWN_USE, *(SelectChoice(a.client_id, f"{a.name} — {a.homepage}") for a in listed
+                       if a.scope_set & set(CUSTOMER_SCOPES))]
+
+
 def account_choices(accounts):
     """Return the accounts as the token form's choices, each by name and number."""
     return [SelectChoice(str(a.id), account_label(a)) for a in accounts]
@@ -130,7 +142,7 @@ def tokens():
     """
     accounts = [a for a in own_accounts() if a.status != "closed"]
     form = TokenForm()
-    form.accounts.choices = account_choices(accounts)
+    form.accounts.choices, form.app.choices = account_choices(accounts), app_choices()
     if form.validate_on_submit():
         if _create_token(form, accounts):
             return redirect(url_for("web.tokens"), code=303)
@@ -153,7 +165,8 @@ def _create_token(form, accounts):
     actor = request_actor(user=current_user)
     try:
         token, secret = identity.issue_token(current_user, name=form.name.data, scopes=form.scopes.data,
-                                             accounts=chosen, expires_at=expires_at, actor=actor)
+                                             accounts=chosen, expires_at=expires_at, actor=actor,
+                                             app=find_app(form.app.data) if form.app.data else None)
     except ledger.ValidationError as exc:
         unit_of_work.refuse(actor, "token.create", exc, outcome="failed",
                             object_type="token", subject_user_id=current_user.id)

@@ -5,6 +5,7 @@ import pytest
 
 from portal import identity, ledger
 from portal.extensions import db
+from portal.identity import apps, consents
 from portal.models import Role
 from tests.factories import SYSTEM, days_ago, make_account, make_user
 from tests.web.conftest import csrf_token, login
@@ -20,6 +21,8 @@ class Bank:
     withdrawal: object
     token: object
     staff: dict
+    third_party: object  # a registered app the customer consented to
+    consent: object
 
 
 @pytest.fixture
@@ -30,10 +33,14 @@ def bank(app):
     withdrawal = ledger.withdraw(main, 50_00, actor=SYSTEM, value_date=days_ago(3), description="Double charge")
     token, _ = identity.issue_token(customer, name="Budget app", scopes=["accounts:read"], accounts=[main],
                                     actor=SYSTEM)
+    third_party, _ = apps.register_app(name="Budgetly", homepage="https://budgetly.example",
+                                       redirect_uris=["https://budgetly.example/callback"],
+                                       client_type="confidential", scopes=["accounts:read"], actor=SYSTEM)
+    consent = consents.grant_consent(customer, third_party, scopes=["accounts:read"], accounts=[main], actor=SYSTEM)
     db.session.commit()
     staff = {role: make_user(role=Role(role), email=f"{role}@bank.example", name=role.title())
              for role in ("viewer", "operator", "admin")}
-    return Bank(customer, main, savings, withdrawal, token, staff)
+    return Bank(customer, main, savings, withdrawal, token, staff, third_party, consent)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from portal import corrections, ledger
 from portal.admin.corrections import FORMS
 from portal.audit import Actor
 from portal.extensions import db
+from portal.identity import apps
 from portal.models import AuditEvent, Role, User
 from tests.admin.conftest import ROLES
 from tests.factories import SYSTEM, refresh, snapshot
@@ -44,6 +45,18 @@ SAMPLES = {
     "user.create": (lambda bank: None, {"email": "new@bank.example", "name": "New Person", "role": "viewer"}, None),
     "token.revoke": (lambda bank: bank.token, {}, None),
     "user.password_reset_link": (lambda bank: bank.customer, {}, None),
+    "app.register": (lambda bank: None, {"name": "Saver", "homepage": "https://saver.example",
+                                         "redirect_uris": "https://saver.example/cb\nhttp://127.0.0.1:9/cb",
+                                         "client_type": "public", "scopes": ["accounts:read"],
+                                         "ip_allowlist": "10.0.0.0/8"}, None),
+    "app.edit": (lambda bank: bank.third_party, {"name": "Budgetly Pro", "homepage": "https://budgetly.example",
+                                                 "redirect_uris": "https://budgetly.example/callback",
+                                                 "scopes": ["accounts:read", "transactions:read"],
+                                                 "ip_allowlist": ""}, None),
+    "app.suspend": (lambda bank: bank.third_party, {}, None),
+    "app.reactivate": (lambda bank: bank.third_party, {},
+                       lambda bank: apps.suspend_app(bank.third_party, actor=SYSTEM, reason="x")),
+    "consent.revoke": (lambda bank: bank.consent, {}, None),
 }
 
 
@@ -188,6 +201,11 @@ PAGES = {
     "token.revoke": [("/admin/apitoken/{token}/revoke", "token")],
     "user.password_reset_link": [("/admin/user/{customer}/password-reset", "customer"),
                                  ("/admin/user/{viewer}/password-reset", "viewer")],  # customers only
+    "app.register": [("/admin/app/register", None)],
+    "app.edit": [("/admin/app/{third_party}/edit-app", "third_party")],
+    "app.suspend": [("/admin/app/{third_party}/suspend", "third_party")],
+    "app.reactivate": [("/admin/app/{third_party}/reactivate", "third_party")],
+    "consent.revoke": [("/admin/app/consent/{consent}/revoke", "consent")],
 }
 
 
@@ -201,7 +219,8 @@ def test_the_registry_s_role_rules_are_what_the_back_office_enforces(as_role, ba
     user = None if role == "anonymous" else db.session.scalar(sa.select(User).where(User.email == (
         "carla@example.com" if role == "customer" else f"{role}@bank.example")))
     targets = {"withdrawal": bank.withdrawal, "main": bank.main, "customer": bank.customer, "token": bank.token,
-               "viewer": bank.staff["viewer"], None: None}
+               "viewer": bank.staff["viewer"], "third_party": bank.third_party, "consent": bank.consent,
+               None: None}
     ids = {name: getattr(target, "id", None) for name, target in targets.items() if name}
     for name, pages in PAGES.items():
         kind = corrections.kind_of(name)
@@ -216,5 +235,5 @@ def test_the_registry_s_role_rules_are_what_the_back_office_enforces(as_role, ba
 def test_roles_as_the_registry_states_them():
     assert corrections.OPERATORS == (Role.OPERATOR, Role.ADMIN) and corrections.ADMINS == (Role.ADMIN,)
     admins_only = {name for name, kind in corrections.KINDS.items() if kind.roles == corrections.ADMINS}
-    assert admins_only == {"user.role_change", "user.create"}
+    assert admins_only == {"user.role_change", "user.create", "app.register", "app.edit"}
     assert corrections.kind_of("user.update").staff_roles == corrections.ADMINS

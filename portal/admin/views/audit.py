@@ -104,7 +104,8 @@ class AuditView(PortalModelView):
         return query, count_query, joins, count_joins
 
     def _scoped(self, query):
-        """?object_type=&object_id= or ?subject= narrow the log to one object's or one customer's history."""
+        """?object_type=&object_id=, ?subject= or ?app= narrow the log to one object's or one customer's history,
+        or to what one registered app did."""
         if request.args.get("object_type") and request.args.get("object_id"):
             query = query.filter(AuditEvent.object_type == request.args["object_type"],
                                  AuditEvent.object_id == request.args["object_id"])
@@ -112,6 +113,9 @@ class AuditView(PortalModelView):
             # A subject no user id can be (not plain digits, or beyond the column) is nobody: an empty log.
             subject = parse_row_id(request.args["subject"], AuditEvent.__table__.c.subject_user_id)
             query = query.filter(AuditEvent.subject_user_id == subject if subject else sa.false())
+        if request.args.get("app"):
+            app = parse_row_id(request.args["app"], AuditEvent.__table__.c.actor_app_id)
+            query = query.filter(AuditEvent.actor_app_id == app if app else sa.false())
         return query
 
     def get_query(self):
