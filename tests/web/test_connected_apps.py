@@ -151,7 +151,7 @@ def test_what_an_app_did_is_listed_under_it(ann_client, ann, client):
     _, secret = app_token(user, payly, main, scopes=("transactions:write",))
     client.post(f"/api/v1/accounts/{main.id}/transactions", json={"amount": "-2.50"}, headers=bearer(secret))
     part = section(ann_client.get("/connected-apps").text, payly)
-    assert "Withdrawal of -2.50 EUR on Main" in part
+    assert "Withdrawal of €2.50 on Main" in part
 
 
 def test_revoking_without_a_csrf_token_changes_nothing(ann_client, ann):
