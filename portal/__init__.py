@@ -4,7 +4,19 @@ from pathlib import Path
 from dotenv import load_dotenv
 from flask import Flask
 
-from portal import admin, api, commands, converters, display, errors, health, observability, security, unit_of_work
+from portal import (
+    admin,
+    api,
+    commands,
+    converters,
+    corrections,
+    display,
+    errors,
+    health,
+    observability,
+    security,
+    unit_of_work,
+)
 from portal.api import auth as api_auth
 from portal.api import guards as api_guards
 from portal.auth import routes as auth
@@ -30,6 +42,7 @@ def create_app(config=None):
                 static_folder=str(ROOT / "static"))
     app.config.from_mapping(settings.as_dict())
     register_logging(app)
+    register_policies(app)
     register_extensions(app)
     register_request_hooks(app)
     register_blueprints(app)
@@ -41,6 +54,11 @@ def create_app(config=None):
 def register_logging(app):
     """Log as JSON lines, with the request id."""
     configure_logging(app)
+
+
+def register_policies(app):
+    """Read the rules that need the registry to check them: which corrections need a second pair of eyes."""
+    corrections.approvals.init_app(app)
 
 
 def register_extensions(app):

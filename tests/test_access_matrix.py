@@ -48,8 +48,11 @@ POLICY = {
     "user.edit_user": OPERATORS, "user.open_account": OPERATORS, "account.rename": OPERATORS,
     "account.change_status": OPERATORS, "account.adjust": OPERATORS, "transaction.reverse": OPERATORS,
     "apitoken.revoke": OPERATORS, "user.password_reset_link": OPERATORS,
+    # Four eyes: any staff reads the approvals inbox; operators and admins decide (the kind's rule is checked too).
+    "correctionrequest.approve": OPERATORS, "correctionrequest.reject": OPERATORS,
+    "correctionrequest.withdraw": OPERATORS,
 }
-for view in ("user", "account", "transaction", "entry", "apitoken", "auditevent"):
+for view in ("user", "account", "transaction", "entry", "apitoken", "auditevent", "correctionrequest"):
     POLICY.update({f"{view}.index_view": STAFF, f"{view}.details_view": STAFF, f"{view}.export": STAFF,
                    f"{view}.ajax_lookup": STAFF})
     # Flask-Admin's generic writes are switched off: nobody, whatever their role.
@@ -104,8 +107,8 @@ def login_other(client):
 
 def url_for_rule(rule, world):
     values = {"account_id": world.main.id, "transaction_id": world.withdrawal.id, "token_id": world.token.id,
-              "user_id": world.customer.id, "change": "freeze", "export_type": "csv", "secret": "not-a-real-link",
-              "filename": FILENAMES.get(rule.endpoint, "")}
+              "user_id": world.customer.id, "request_id": 1, "change": "freeze", "export_type": "csv",
+              "secret": "not-a-real-link", "filename": FILENAMES.get(rule.endpoint, "")}
     path = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
     if rule.endpoint.endswith(".details_view") or rule.endpoint.endswith(".edit_view"):
         record = {"user": world.customer.id, "account": world.main.id, "transaction": world.withdrawal.id,

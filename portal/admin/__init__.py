@@ -3,9 +3,17 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from portal.admin.dashboard import DashboardView
-from portal.admin.views import AccountView, AuditView, EntryView, TokenView, TransactionView, UserView
+from portal.admin.views import (
+    AccountView,
+    ApprovalView,
+    AuditView,
+    EntryView,
+    TokenView,
+    TransactionView,
+    UserView,
+)
 from portal.extensions import db
-from portal.models import Account, ApiToken, AuditEvent, Entry, Transaction, User
+from portal.models import Account, ApiToken, AuditEvent, Entry, RequestedCorrection, Transaction, User
 from portal.security import csp_nonce
 
 
@@ -24,5 +32,6 @@ def init_app(app):
     admin.add_view(TransactionView(Transaction, db, name="Transactions", endpoint="transaction"))
     admin.add_view(EntryView(Entry, db, name="Entries", endpoint="entry"))
     admin.add_view(TokenView(ApiToken, db, name="API tokens", endpoint="apitoken"))
+    admin.add_view(ApprovalView(RequestedCorrection, db, name="Approvals", endpoint="correctionrequest"))
     admin.add_view(AuditView(AuditEvent, db, name="Audit log", endpoint="auditevent"))
     return admin

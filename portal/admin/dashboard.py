@@ -3,11 +3,12 @@ import threading
 import time
 
 import sqlalchemy as sa
-from flask import redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 
 from portal.admin.access import StaffOnly
 from portal.auth.redirects import local_target
+from portal.corrections import approvals
 from portal.extensions import db
 from portal.ledger import clock
 from portal.ledger.check import run_checks
@@ -55,7 +56,8 @@ class DashboardView(StaffOnly, AdminIndexView):
             "Active tokens": count(ApiToken, ApiToken.revoked_at.is_(None)),
         }
         latest = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(15)).all()
-        return self.render(self._template, report=report, checked_at=checked_at, counts=counts, latest=latest)
+        return self.render(self._template, report=report, checked_at=checked_at, counts=counts, latest=latest,
+                           awaiting=approvals.count_pending(), four_eyes=current_app.config["FOUR_EYES"])
 
     @expose("/health/refresh", methods=["POST"])
     def refresh_health(self):

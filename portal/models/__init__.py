@@ -22,6 +22,7 @@ from portal.models.users import Role, User
 __all__ = [
     "CUSTOMER_SCOPES", "Account", "AccountKind", "AccountStatus", "ApiToken", "AppStatus", "AuditEvent",
     "AuthorizationCode", "Base", "ClientType", "Consent", "ConsentStatus", "DailyBalance", "Entry", "IdempotencyKey",
-    "OAuthToken", "PasswordReset", "REQUEST_STATUSES", "RequestedCorrection", "Role", "Scope", "SystemCode", "ThirdPartyApp", "Transaction", "TransactionKind",
+    "OAuthToken", "PasswordReset", "REQUEST_STATUSES", "RequestedCorrection", "Role", "Scope", "SystemCode",
+    "ThirdPartyApp", "Transaction", "TransactionKind",
     "User", "api_token_accounts", "consent_accounts",
 ]

@@ -1,9 +1,10 @@
 """The back-office views, one module per model (as the API has one per resource)."""
 from portal.admin.views.accounts import AccountView
+from portal.admin.views.approvals import ApprovalView
 from portal.admin.views.audit import AuditView
 from portal.admin.views.entries import EntryView
 from portal.admin.views.tokens import TokenView
 from portal.admin.views.transactions import TransactionView
 from portal.admin.views.users import UserView
 
-__all__ = ["AccountView", "AuditView", "EntryView", "TokenView", "TransactionView", "UserView"]
+__all__ = ["AccountView", "ApprovalView", "AuditView", "EntryView", "TokenView", "TransactionView", "UserView"]
