@@ -94,6 +94,13 @@ def test_an_obviously_refused_correction_is_refused_at_once(world):
     assert snapshot() == before and db.session.scalar(sa.select(sa.func.count()).select_from(RequestedCorrection)) == 0
 
 
+def test_the_same_correction_is_not_requested_twice_while_one_waits(world):
+    _, _, charge, staff = world
+    requested(reversal(charge, staff["maker"]), staff["maker"])
+    with pytest.raises(approvals.AlreadyRequested):
+        approvals.request(reversal(charge, staff["checker"]), as_actor(staff["checker"]))
+
+
 def test_a_maker_without_the_role_cannot_request(world):
     _, _, charge, staff = world
     with pytest.raises(corrections.NotPermitted):

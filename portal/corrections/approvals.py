@@ -57,6 +57,12 @@ class MakerIsChecker(DomainError):
     code = "maker_is_checker"
 
 
+class AlreadyRequested(DomainError):
+    """The same correction of this target is already waiting for approval: decide on that request first."""
+
+    code = "already_requested"
+
+
 class NotMaker(DomainError):
     """Only the member of staff who asked for a correction can withdraw it."""
 
@@ -91,6 +97,8 @@ def request(asked, actor):
     if kind.name in IMMEDIATE:
         raise ValidationError("applies at once, it is never requested", field="kind")
     reason = require_reason(asked.reason)
+    if any(waiting.kind == kind.name for waiting in pending_for(asked.target_type, asked.target_id)):
+        raise AlreadyRequested()
     refusal = rehearse(asked, actor)
     if refusal is not None:
         raise refusal

@@ -205,8 +205,8 @@ def test_a_role_change_needs_an_admin_checker(as_role, bank, app):
 def test_the_inbox_lists_pending_first_oldest_first_and_expired_as_expired(as_role, bank, monkeypatch):
     operator = as_role("operator")
     _, first = request_reversal(operator, bank)
-    path = f"/admin/account/{bank.main.id}/adjust"
-    for amount in ("1.00", "2.00"):
+    for account, amount in ((bank.main, "1.00"), (bank.savings, "2.00")):  # one waiting request per target
+        path = f"/admin/account/{account.id}/adjust"
         data = {"amount": amount, "reason": f"refund {amount}"}
         review = operator.post(path, data={**data, "csrf_token": csrf_token(operator.get(path).text)})
         operator.post(path, data={**data, "csrf_token": csrf_token(review.text), "confirmed": "yes"})

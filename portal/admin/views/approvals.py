@@ -27,10 +27,11 @@ TARGET_VIEWS = {"account": "account", "transaction": "transaction", "user": "use
 def target_link(stored):
     """Return a link to the request's target in the back-office (or its type and id as text)."""
     view = TARGET_VIEWS.get(stored.target_type)
-    text = f"{stored.target_type} {stored.target_id}"
-    if view is None or stored.target_id is None:
+    key = stored.target_id or ""
+    text = f"{stored.target_type} {key[:8]}…" if len(key) > 12 else f"{stored.target_type} {key}"  # a UUID: its start
+    if view is None or not key:
         return text
-    return link(url_for(f"{view}.details_view", id=stored.target_id), text)
+    return link(url_for(f"{view}.details_view", id=key), text, title=key)
 
 
 def amount_of(stored):
@@ -72,6 +73,7 @@ class ApprovalView(PortalModelView):
         "maker": lambda v, c, m, n: m.maker.email,
         "checker": lambda v, c, m, n: m.checker.email if m.checker else "",
         "age": lambda v, c, m, n: age(m),
+        "requested_at": lambda v, c, m, n: m.requested_at.strftime("%Y-%m-%d %H:%M"),
     }
     column_formatters_export = {
         "status": lambda v, c, m, n: m.shown_status(clock.now()),
