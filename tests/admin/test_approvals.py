@@ -226,3 +226,20 @@ def test_the_inbox_lists_pending_first_oldest_first_and_expired_as_expired(as_ro
                              .where(AuditEvent.action == "correction.expire")) == 2
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Transaction)
                              .where(Transaction.kind == "reversal")) == 0
+
+
+def test_the_customer_sees_only_the_applied_correction_with_its_note(as_role, bank):
+    operator = as_role("operator")
+    path = f"/admin/transaction/{bank.withdrawal.id}/reverse"
+    data = {"reason": "Internal: card terminal fault", "customer_note": "We refunded a double charge."}
+    review = operator.post(path, data={**data, "csrf_token": csrf_token(operator.get(path).text)})
+    operator.post(path, data={**data, "csrf_token": csrf_token(review.text), "confirmed": "yes"})
+    stored = db.session.scalar(sa.select(RequestedCorrection))
+    customer = as_role("customer")
+    waiting = customer.get("/activity").text
+    assert "We refunded a double charge." not in waiting and "correction." not in waiting
+    approve(None, stored.id, client=as_role("admin"))
+    activity = customer.get("/activity").text
+    assert "We refunded a double charge." in activity
+    assert "Internal: card terminal fault" not in activity and "correction." not in activity
+    assert "approv" not in activity.lower()
