@@ -287,6 +287,22 @@ def test_an_expired_request_shows_as_expired_and_cannot_be_approved(world, monke
         approvals.approve(stored, staff["checker"], as_actor(staff["checker"]))
 
 
+@pytest.mark.parametrize("decision", ["reject", "withdraw"])
+def test_an_expired_request_cannot_be_rejected_or_withdrawn_either(world, monkeypatch, decision):
+    _, _, charge, staff = world
+    stored = requested(reversal(charge, staff["maker"]), staff["maker"])
+    later(monkeypatch, dt.timedelta(days=8))
+    if decision == "reject":
+        decided = approvals.reject(stored, staff["checker"], as_actor(staff["checker"]), "too late")
+    else:
+        decided = approvals.withdraw(stored, staff["maker"], as_actor(staff["maker"]))
+    db.session.commit()
+    assert decided.status == "expired" and db.session.get(RequestedCorrection, stored.id).status == "expired"
+    assert len(events("correction.expire", stored.id)) == 1
+    (refused,) = events(f"correction.{decision}", stored.id)
+    assert (refused.outcome, refused.refusal_code) == ("denied", "expired")
+
+
 def test_expiry_is_recorded_when_found(world, monkeypatch):
     _, main, charge, staff = world
     stored = requested(reversal(charge, staff["maker"]), staff["maker"])

@@ -65,5 +65,7 @@ def reject(request_id, email, comment):
     checker, stored, actor = _checker_and_request(request_id, email)
     with command_transaction(approvals.REJECT_ACTION, actor, object_type=approvals.OBJECT_TYPE,
                              object_id=request_id):
-        approvals.reject(stored, checker, actor, comment)
+        status = approvals.reject(stored, checker, actor, comment).status
+    if status == "expired":
+        raise click.ClickException(f"request {request_id} has expired")
     click.echo(f"Rejected request {request_id}.")

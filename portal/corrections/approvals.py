@@ -139,8 +139,7 @@ def approve(stored, checker, actor):
     request is `failed` with the refusal and nothing else changes.
     """
     stored = _pending(stored, actor)
-    if stored.status == "expired":
-        _record(actor, APPROVE_ACTION, stored, outcome="denied", refusal=audit.Refusal.of(RequestExpired()))
+    if _found_expired(stored, actor, APPROVE_ACTION):
         return stored
     _may_decide(stored, checker)
     applying = actor.with_request(maker_user_id=stored.maker_id, correction_request_id=stored.id)
@@ -161,11 +160,13 @@ def approve(stored, checker, actor):
 
 
 def reject(stored, checker, actor, comment):
-    """Reject a pending request as `checker`, with a comment (required); nothing else changes."""
+    """Reject a pending request as `checker`, with a comment (required); nothing else changes.
+
+    Found expired, it is marked so and returned (`expired`) with the rejection recorded as refused."""
     comment = clean_text(comment, field="comment", max_length=MAX_COMMENT, required=True, multiline=True)
     stored = _pending(stored, actor)
-    if stored.status == "expired":
-        raise RequestExpired()
+    if _found_expired(stored, actor, REJECT_ACTION):
+        return stored
     _may_decide(stored, checker)
     _decide(stored, "rejected", checker, comment=comment)
     _record(actor, REJECT_ACTION, stored, changes={"status": ["pending", "rejected"]}, reason=comment)
@@ -173,10 +174,10 @@ def reject(stored, checker, actor, comment):
 
 
 def withdraw(stored, maker, actor):
-    """Withdraw a pending request: only its maker may; nothing else changes."""
+    """Withdraw a pending request: only its maker may; nothing else changes (expired: as `reject`)."""
     stored = _pending(stored, actor)
-    if stored.status == "expired":
-        raise RequestExpired()
+    if _found_expired(stored, actor, WITHDRAW_ACTION):
+        return stored
     if maker is None or maker.id != stored.maker_id:
         raise NotMaker()
     _decide(stored, "withdrawn", None)
@@ -225,6 +226,15 @@ def _pending(stored, actor):
     if clock.now() >= stored.expires_at:
         _expire(stored, actor)
     return stored
+
+
+def _found_expired(stored, actor, action):
+    """Whether `stored` was found expired; if so the attempted decision is recorded as refused, beside the expiry
+    (both commit: the caller returns the request, now `expired`, rather than raising)."""
+    if stored.status != "expired":
+        return False
+    _record(actor, action, stored, outcome="denied", refusal=audit.Refusal.of(RequestExpired()))
+    return True
 
 
 def _may_decide(stored, checker):

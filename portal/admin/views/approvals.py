@@ -124,10 +124,13 @@ class ApprovalView(PortalModelView):
         stored = self._stored_or_404(request_id)
         actor = _actor()
         try:
-            decision(stored, current_user._get_current_object(), actor)
+            decided = decision(stored, current_user._get_current_object(), actor)
         except LedgerError as exc:
             unit_of_work.refuse(actor, action, exc, object_type=approvals.OBJECT_TYPE, object_id=request_id)
             flash_refusal(exc)
+        else:
+            if decided.status == "expired":  # found expired: recorded so, and the decision as refused
+                flash("Refused: the request has expired; it can no longer be decided.", "error")
         return redirect(url_for(".details_view", id=request_id))
 
     @expose("/<int:request_id>/approve", methods=["POST"])
@@ -141,8 +144,7 @@ class ApprovalView(PortalModelView):
             elif decided.status == "failed":
                 flash(f"Failed: the correction is refused now ({decided.refusal_message}); nothing changed.",
                       "error")
-            else:
-                flash("Refused: the request has expired and can no longer be approved.", "error")
+            return decided
         return self._decide(request_id, approvals.APPROVE_ACTION, decide)
 
     @expose("/<int:request_id>/reject", methods=["POST"])
@@ -150,8 +152,10 @@ class ApprovalView(PortalModelView):
     def reject(self, request_id):
         """Reject a request with a comment; nothing else changes."""
         def decide(stored, user, actor):
-            approvals.reject(stored, user, actor, request.form.get("comment", ""))
-            flash("Rejected.", "success")
+            decided = approvals.reject(stored, user, actor, request.form.get("comment", ""))
+            if decided.status == "rejected":
+                flash("Rejected.", "success")
+            return decided
         return self._decide(request_id, approvals.REJECT_ACTION, decide)
 
     @expose("/<int:request_id>/withdraw", methods=["POST"])
@@ -159,8 +163,10 @@ class ApprovalView(PortalModelView):
     def withdraw(self, request_id):
         """Withdraw a request (its maker only); nothing else changes."""
         def decide(stored, user, actor):
-            approvals.withdraw(stored, user, actor)
-            flash("Withdrawn.", "success")
+            decided = approvals.withdraw(stored, user, actor)
+            if decided.status == "withdrawn":
+                flash("Withdrawn.", "success")
+            return decided
         return self._decide(request_id, approvals.WITHDRAW_ACTION, decide)
 
     @expose("/")
