@@ -126,6 +126,7 @@ def test_the_admin_navigation_fits_on_one_line_at_1200_px(live, page):
     page.set_viewport_size({"width": 1200, "height": 800})
     live.setup(lambda: make_user(role=Role.ADMIN, email="admin@bank.example", name="Ada Admin"))
     log_in(page, live, "admin@bank.example")
+    page.wait_for_load_state("load")  # measure with the stylesheets applied (a busy machine serves them late)
     tops = page.eval_on_selector_all(".navbar .nav-link, .navbar-brand, .navbar button",
                                      "els => els.map(e => Math.round(e.getBoundingClientRect().top))")
     heights = page.eval_on_selector_all(".navbar .nav-link, .navbar button",
