@@ -9,6 +9,7 @@ from portal import (
     api,
     commands,
     converters,
+    corrections,
     display,
     errors,
     health,
@@ -43,6 +44,7 @@ def create_app(config=None):
                 static_folder=str(ROOT / "static"))
     app.config.from_mapping(settings.as_dict())
     register_logging(app)
+    register_policies(app)
     register_extensions(app)
     register_request_hooks(app)
     register_blueprints(app)
@@ -54,6 +56,11 @@ def create_app(config=None):
 def register_logging(app):
     """Log as JSON lines, with the request id."""
     configure_logging(app)
+
+
+def register_policies(app):
+    """Read the rules that need the registry to check them: which corrections need a second pair of eyes."""
+    corrections.approvals.init_app(app)
 
 
 def register_extensions(app):

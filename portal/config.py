@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG_FORMATS = ("json", "console")
+# The corrections a second member of staff must approve unless FOUR_EYES says otherwise (empty: none).
+DEFAULT_FOUR_EYES = "transaction.reverse,transaction.adjust,account.close,account.unfreeze,user.role_change"
 
 
 class ConfigError(RuntimeError):
@@ -24,6 +26,12 @@ def _int_env(name, default):
         return int(value)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def four_eyes_kinds(value):
+    """Return the correction kinds named in a FOUR_EYES value (comma-separated text, or already a collection)."""
+    names = value.split(",") if isinstance(value, str) else list(value or ())
+    return tuple(name.strip() for name in names if name.strip())
 
 
 def _database_url(default):
@@ -84,6 +92,8 @@ class Config:
         # A login session ends after this long without a request, and this long after login whatever happens.
         self.SESSION_IDLE_MINUTES = _int_env("SESSION_IDLE_MINUTES", "15")
         self.SESSION_MAX_HOURS = _int_env("SESSION_MAX_HOURS", "12")
+        # Corrections that take effect only when a second member of staff approves; set but empty turns it off.
+        self.FOUR_EYES = os.environ.get("FOUR_EYES", DEFAULT_FOUR_EYES)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = True

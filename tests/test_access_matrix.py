@@ -58,8 +58,11 @@ POLICY = {
     "apitoken.revoke": OPERATORS, "user.password_reset_link": OPERATORS,
     "app.register": {"admin"}, "app.edit_app": {"admin"}, "app.change_status": OPERATORS,
     "app.revoke_consent": OPERATORS,
+    # Four eyes: any staff reads the approvals inbox; operators and admins decide (the kind's rule is checked too).
+    "correctionrequest.approve": OPERATORS, "correctionrequest.reject": OPERATORS,
+    "correctionrequest.withdraw": OPERATORS,
 }
-for view in ("user", "account", "transaction", "entry", "apitoken", "app", "auditevent"):
+for view in ("user", "account", "transaction", "entry", "apitoken", "app", "auditevent", "correctionrequest"):
     POLICY.update({f"{view}.index_view": STAFF, f"{view}.details_view": STAFF, f"{view}.export": STAFF,
                    f"{view}.ajax_lookup": STAFF})
     # Flask-Admin's generic writes are switched off: nobody, whatever their role.
@@ -117,7 +120,7 @@ def login_other(client):
 def url_for_rule(rule, world):
     values = {"account_id": world.main.id, "transaction_id": world.withdrawal.id, "token_id": world.token.id,
               "user_id": world.customer.id, "change": "suspend" if rule.endpoint.startswith("app.") else "freeze",
-              "app_id": world.third_party.id, "consent_id": world.consent.id, "export_type": "csv",
+              "app_id": world.third_party.id, "consent_id": world.consent.id, "request_id": 1, "export_type": "csv",
               "secret": "not-a-real-link",
               "filename": FILENAMES.get(rule.endpoint, "")}
     path = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]

@@ -3,9 +3,18 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from portal.admin.dashboard import DashboardView
-from portal.admin.views import AccountView, AppView, AuditView, EntryView, TokenView, TransactionView, UserView
+from portal.admin.views import (
+    AccountView,
+    ApprovalView,
+    AppView,
+    AuditView,
+    EntryView,
+    TokenView,
+    TransactionView,
+    UserView,
+)
 from portal.extensions import db
-from portal.models import Account, ApiToken, AuditEvent, Entry, ThirdPartyApp, Transaction, User
+from portal.models import Account, ApiToken, AuditEvent, Entry, RequestedCorrection, ThirdPartyApp, Transaction, User
 from portal.security import csp_nonce
 
 
@@ -26,5 +35,6 @@ def init_app(app):
     admin.add_view(EntryView(Entry, db, name="Entries", endpoint="entry"))
     admin.add_view(TokenView(ApiToken, db, name="API tokens", endpoint="apitoken", category="Access"))
     admin.add_view(AppView(ThirdPartyApp, db, name="Apps", endpoint="app", category="Access"))
+    admin.add_view(ApprovalView(RequestedCorrection, db, name="Approvals", endpoint="correctionrequest"))
     admin.add_view(AuditView(AuditEvent, db, name="Audit log", endpoint="auditevent"))
     return admin

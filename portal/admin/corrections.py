@@ -5,7 +5,7 @@ CorrectionRequest, and the request is shown, confirmed and applied.
 """
 import datetime as dt
 
-from flask import flash, redirect, request
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from portal import corrections, unit_of_work
@@ -93,17 +93,35 @@ class CorrectionFlow:
             customer_note=_customer_note(form), maker_id=current_user.id)
         if not form.is_confirmed:
             return self._review(kind, asked, target, form=form, title=title, back=back)
+        if corrections.approvals.needs_approval(current_app.config, name):
+            return self._request(kind, asked, target, form=form, title=title, back=back)
         return self._apply(kind, asked, target, form=form, title=title, back=back, done=done)
 
     def _review(self, kind, asked, target, *, form, title, back):
         """Show what the correction will do, or what would refuse it now (nothing is attempted: no audit row)."""
         refusal = corrections.rehearse(asked, request_actor(user=current_user._get_current_object()))
         if refusal is not None:
-            _flash_refusal(refusal)
+            flash_refusal(refusal)
             return self.render("admin/correction.html", form=form, title=title, back=back)
         form.confirmed.data = "yes"
         return self.render("admin/confirm.html", form=form, title=title,
-                           summary=corrections.summary(kind, target, asked), back=back)
+                           summary=corrections.summary(kind, target, asked), back=back,
+                           four_eyes=corrections.approvals.needs_approval(current_app.config, kind.name))
+
+    def _request(self, kind, asked, target, *, form, title, back):
+        """Store the correction for a second member of staff to approve (four eyes); show the request."""
+        actor = request_actor(user=current_user._get_current_object())
+        subject = kind.subject(target)
+        try:
+            stored = corrections.approvals.request(asked, actor)
+        except LedgerError as exc:
+            unit_of_work.refuse(actor, kind.name, exc, object_type=kind.target_type,
+                                object_id=None if target is None else target.id, subject_user_id=subject,
+                                reason=asked.reason)
+            flash_refusal(exc)
+            return self.render("admin/correction.html", form=form, title=title, back=back), 200
+        flash("Requested: it takes effect when a second member of staff approves it.", "success")
+        return redirect(url_for("correctionrequest.details_view", id=stored.id))
 
     def _apply(self, kind, asked, target, *, form, title, back, done):
         actor = request_actor(user=current_user._get_current_object())
@@ -114,13 +132,14 @@ class CorrectionFlow:
             unit_of_work.refuse(actor, kind.name, exc, object_type=kind.target_type,
                                 object_id=None if target is None else target.id, subject_user_id=subject,
                                 reason=asked.reason)
-            _flash_refusal(exc)
+            flash_refusal(exc)
             return self.render("admin/correction.html", form=form, title=title, back=back), 200
         flash(kind.success, "success")
         return done(result) if done else redirect(back)
 
 
-def _flash_refusal(exc):
+def flash_refusal(exc):
+    """Show a domain refusal (on this page or the next), led by the field it concerns."""
     field = f"{exc.field}: " if exc.field else ""
     flash(f"Refused: {field}{exc.message}", "error")
 

@@ -3,12 +3,13 @@ import threading
 import time
 
 import sqlalchemy as sa
-from flask import redirect, request, url_for
+from flask import current_app, redirect, request, url_for
 from flask_admin import AdminIndexView, expose
 from sqlalchemy.orm import joinedload
 
 from portal.admin.access import StaffOnly
 from portal.auth.redirects import local_target
+from portal.corrections import approvals
 from portal.extensions import db
 from portal.ledger import clock
 from portal.ledger.check import run_checks
@@ -57,7 +58,8 @@ class DashboardView(StaffOnly, AdminIndexView):
         }
         latest = db.session.scalars(sa.select(AuditEvent).options(joinedload(AuditEvent.actor_user))
                                     .order_by(AuditEvent.id.desc()).limit(15)).all()
-        return self.render(self._template, report=report, checked_at=checked_at, counts=counts, latest=latest)
+        return self.render(self._template, report=report, checked_at=checked_at, counts=counts, latest=latest,
+                           awaiting=approvals.count_pending(), four_eyes=current_app.config["FOUR_EYES"])
 
     @expose("/health/refresh", methods=["POST"])
     def refresh_health(self):

@@ -28,6 +28,8 @@ class Actor:
     token_id: Optional[int] = None
     app_id: Optional[int] = None  # the registered app a credential acts for
     consent_id: Optional[int] = None  # the consent an OAuth token acts under
+    maker_user_id: Optional[int] = None  # four eyes: who asked for the correction this (checker) applies
+    correction_request_id: Optional[int] = None  # four eyes: the request it applies
     ip: Optional[str] = None
     user_agent: Optional[str] = None
     request_id: Optional[str] = None  # the server's own id of the request (or the command's)
@@ -121,6 +123,8 @@ def record(actor, action, *, object_type=None, object_id=None, subject_user_id=N
         actor_token_id=actor.token_id,
         actor_app_id=actor.app_id,
         actor_consent_id=actor.consent_id,
+        maker_user_id=actor.maker_user_id,
+        correction_request_id=actor.correction_request_id,
         ip=actor.ip,
         user_agent=storable((actor.user_agent or "")[:255]) or None,
         request_id=actor.request_id,

@@ -1,5 +1,6 @@
 """The models, importable from one place (the migrations' metadata needs every one of them)."""
 from portal.models.accounts import Account, AccountKind, AccountStatus, SystemCode
+from portal.models.approvals import REQUEST_STATUSES, RequestedCorrection
 from portal.models.apps import (
     AppStatus,
     AuthorizationCode,
@@ -21,6 +22,7 @@ from portal.models.users import Role, User
 __all__ = [
     "CUSTOMER_SCOPES", "Account", "AccountKind", "AccountStatus", "ApiToken", "AppStatus", "AuditEvent",
     "AuthorizationCode", "Base", "ClientType", "Consent", "ConsentStatus", "DailyBalance", "Entry", "IdempotencyKey",
-    "OAuthToken", "PasswordReset", "Role", "Scope", "SystemCode", "ThirdPartyApp", "Transaction", "TransactionKind",
+    "OAuthToken", "PasswordReset", "REQUEST_STATUSES", "RequestedCorrection", "Role", "Scope", "SystemCode",
+    "ThirdPartyApp", "Transaction", "TransactionKind",
     "User", "api_token_accounts", "consent_accounts",
 ]

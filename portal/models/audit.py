@@ -31,6 +31,11 @@ class AuditEvent(Base):
     # an OAuth token was issued under: what the customer and the bank read to see what each app did.
     actor_app_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("third_party_apps.id"), index=True)
     actor_consent_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("consents.id"))
+    # A correction applied on a second member of staff's approval (four eyes): the actor is the checker, this is
+    # the maker who asked for it, and the request it was asked in.
+    maker_user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("users.id"))
+    correction_request_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("correction_requests.id"),
+                                                                 index=True)
     ip: Mapped[Optional[str]] = mapped_column(sa.String(45))
     user_agent: Mapped[Optional[str]] = mapped_column(sa.String(255))
     request_id: Mapped[Optional[str]] = mapped_column(sa.String(64))  # the server's own, unique per request
@@ -49,6 +54,7 @@ class AuditEvent(Base):
     # For reading only (the back-office names people and tokens); events are written as rows by portal.audit.
     actor_user = relationship("User", foreign_keys=[actor_user_id], viewonly=True)
     actor_token = relationship("ApiToken", foreign_keys=[actor_token_id], viewonly=True)
+    maker_user = relationship("User", foreign_keys=[maker_user_id], viewonly=True)
     subject_user = relationship("User", foreign_keys=[subject_user_id], viewonly=True)
     outcome: Mapped[str] = mapped_column(sa.String(16), default="success")
 

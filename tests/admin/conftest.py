@@ -1,12 +1,15 @@
-"""Back-office fixtures: a small bank, and a logged-in client per role."""
+"""Back-office fixtures: a small bank, and a logged-in client per role; every test here runs with four eyes on
+(the default: money-moving corrections wait for a second member of staff) and off (FOUR_EYES empty)."""
+import re
 from dataclasses import dataclass
 
 import pytest
+import sqlalchemy as sa
 
 from portal import identity, ledger
 from portal.extensions import db
 from portal.identity import apps, consents
-from portal.models import Role
+from portal.models import Role, User
 from tests.factories import SYSTEM, days_ago, make_account, make_user
 from tests.web.conftest import csrf_token, login
 
@@ -23,6 +26,24 @@ class Bank:
     staff: dict
     third_party: object  # a registered app the customer consented to
     consent: object
+
+
+CHECKER_EMAIL = "checker@bank.example"  # the second member of staff who approves what a test requested
+_REQUEST_PAGE = re.compile(r"/admin/correctionrequest/details/\?id=([0-9]+)")
+
+
+@pytest.fixture(params=["four-eyes-on", "four-eyes-off"])
+def four_eyes(request):
+    """Whether the corrections named in FOUR_EYES by default wait for a second member of staff."""
+    return request.param == "four-eyes-on"
+
+
+@pytest.fixture
+def app(app, four_eyes):
+    """The app, with FOUR_EYES as the default (on) or empty (off)."""
+    if not four_eyes:
+        app.config["FOUR_EYES"] = frozenset()
+    return app
 
 
 @pytest.fixture
@@ -56,11 +77,34 @@ def as_role(app, bank):
 
 
 def submit(client, path, data):
-    """Fill a correction form: the review step, then the confirmation. Returns the final response."""
+    """Fill a correction form: the review step, then the confirmation. Returns the final response.
+
+    If the confirmation only requested the correction (four eyes), a second member of staff (an admin) approves
+    it, and the approval's response is returned: the flow a correction takes to happen.
+    """
     token = csrf_token(client.get(path).text)
     review = client.post(path, data={**data, "csrf_token": token})
     assert review.status_code == 200 and "Confirm:" in review.text, review.text[:2000]
-    return client.post(path, data={**data, "csrf_token": csrf_token(review.text), "confirmed": "yes"})
+    confirmed = client.post(path, data={**data, "csrf_token": csrf_token(review.text), "confirmed": "yes"})
+    requested = _REQUEST_PAGE.fullmatch(confirmed.headers.get("Location", "")) if confirmed.status_code == 302 else None
+    return confirmed if requested is None else approve(client.application, int(requested.group(1)))
+
+
+def checker_client(app, email=CHECKER_EMAIL, role=Role.ADMIN):
+    """Return a client logged in as a second member of staff (made the first time), to approve requests."""
+    if db.session.scalar(sa.select(User).where(User.email == email)) is None:
+        make_user(role=role, email=email, name="Second Checker")
+    client = app.test_client()
+    assert login(client, email).status_code == 302
+    return client
+
+
+def approve(app, request_id, client=None):
+    """Approve request `request_id` as a second member of staff; return the response."""
+    client = client or checker_client(app)
+    page = client.get(f"/admin/correctionrequest/details/?id={request_id}")
+    assert "Approve and apply" in page.text, page.text[:3000]
+    return client.post(f"/admin/correctionrequest/{request_id}/approve", data={"csrf_token": csrf_token(page.text)})
 
 
 def review(client, path, data):

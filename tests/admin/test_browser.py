@@ -1,4 +1,5 @@
-"""The back-office in Chromium: an operator corrects a double charge; a viewer can look but not touch."""
+"""The back-office in Chromium: an operator asks to correct a double charge and a second one approves it (four
+eyes); a viewer can look but not touch."""
 import pytest
 
 from portal import ledger
@@ -16,6 +17,7 @@ def small_bank():
     charge = ledger.withdraw(account, 42_00, actor=SYSTEM, value_date=days_ago(5), description="Coffee machine (twice)")
     for role in (Role.VIEWER, Role.OPERATOR):
         make_user(role=role, email=f"{role.value}@bank.example", name=f"{role.value.title()} Staff")
+    make_user(role=Role.OPERATOR, email="checker@bank.example", name="Olga Checker")
     return account.number, str(account.id), str(charge.id)
 
 
@@ -26,7 +28,11 @@ def log_in(page, live, email):
     page.click("button[type=submit]")
 
 
-def test_operator_finds_an_account_by_number_and_reverses_a_double_charge(live, page):
+def log_out(page):
+    page.click("button:has-text('Log out')")
+
+
+def test_operator_requests_the_reversal_of_a_double_charge_and_a_second_one_approves_it(live, page):
     number, account_id, charge_id = live.setup(small_bank)
     log_in(page, live, "operator@bank.example")
     assert page.url == live.url + "/admin/"
@@ -51,9 +57,41 @@ def test_operator_finds_an_account_by_number_and_reverses_a_double_charge(live, 
     summary = page.get_by_test_id("summary").inner_text()
     assert "Card terminal charged the customer twice" in summary
     assert "The customer is told: We refunded a double charge." in summary
+    assert "Nothing changes until a second member of staff approves it" in page.get_by_test_id("four-eyes").inner_text()
     screenshot(page, "admin-confirm-reversal")
-    page.click("button:has-text('Confirm')")
-    assert "Transaction reversed." in page.inner_text("body")
+    page.click("button:has-text('Request approval')")
+    # Requested, not applied: the maker sees the request, is not offered Approve, and the money has not moved.
+    assert "Requested: it takes effect when a second member of staff approves it." in page.inner_text("body")
+    assert page.get_by_test_id("status").inner_text() == "pending"
+    assert page.locator("button:has-text('Approve')").count() == 0
+    assert page.locator("button:has-text('Withdraw')").count() == 1
+    request_url = page.url
+    screenshot(page, "admin-approval-requested")
+    page.goto(f"{live.url}/admin/transaction/details/?id={charge_id}")
+    assert "Pending approval" in page.get_by_test_id("pending-approval").inner_text()
+    screenshot(page, "admin-pending-banner")
+    page.goto(f"{live.url}/admin/account/details/?id={account_id}")
+    assert page.get_by_test_id("balance").inner_text() == "€416.00"
+    log_out(page)
+
+    # A second operator finds it in the inbox and approves it: now it is applied.
+    log_in(page, live, "checker@bank.example")
+    assert "Corrections awaiting approval: 1" in page.get_by_test_id("awaiting-approval").inner_text()
+    page.click("a:has-text('Approvals')")
+    inbox = page.inner_text("table.model-list")
+    assert "transaction.reverse" in inbox and "pending" in inbox and "operator@bank.example" in inbox
+    assert "€42.00" in inbox or "-€42.00" in inbox or "−€42.00" in inbox
+    screenshot(page, "admin-approvals-inbox")
+    page.goto(request_url)
+    screenshot(page, "admin-approval-request")
+    page.click("button:has-text('Approve and apply')")
+    assert "Approved: Transaction reversed." in page.inner_text("body")
+    assert page.get_by_test_id("status").inner_text() == "approved"
+    story = page.get_by_test_id("story").inner_text()
+    assert "correction.request" in story and "correction.approve" in story and "transaction.reverse" in story
+    assert "asked by operator@bank.example" in story
+    screenshot(page, "admin-approval-approved")
+    page.goto(f"{live.url}/admin/transaction/details/?id={charge_id}")
     assert "Reversed by" in page.inner_text("body")
 
     page.goto(f"{live.url}/admin/account/details/?id={account_id}")

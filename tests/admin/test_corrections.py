@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from portal import identity, ledger
 from portal.extensions import db
 from portal.models import Account, ApiToken, AuditEvent, Transaction, User
-from tests.admin.conftest import confirm, review, submit
+from tests.admin.conftest import CHECKER_EMAIL, confirm, review, submit
 from tests.factories import SYSTEM, refresh, snapshot
 from tests.web.conftest import csrf_token
 
@@ -18,19 +18,23 @@ def last_event(action):
                              .order_by(AuditEvent.id.desc()).limit(1))
 
 
-def test_reverse_a_transaction(as_role, bank):
+def test_reverse_a_transaction(as_role, bank, four_eyes):
     operator = as_role("operator")
     response = submit(operator, f"/admin/transaction/{bank.withdrawal.id}/reverse",
                       {"reason": "Customer was charged twice"})
     assert response.status_code == 302
     assert refresh(bank.main).balance == 200_00
+    # Four eyes: the checker applies it (the actor), and the audit row names the operator who asked (the maker).
+    maker = bank.staff["operator"].id
+    checker = db.session.scalar(sa.select(User.id).where(User.email == CHECKER_EMAIL)) if four_eyes else None
     reversal = db.session.scalar(sa.select(Transaction).where(Transaction.reverses_id == bank.withdrawal.id))
     assert reversal.kind == "reversal" and reversal.reason == "Customer was charged twice"
-    assert reversal.value_date == bank.withdrawal.value_date and reversal.created_by_user_id == bank.staff[
-        "operator"].id
+    assert reversal.value_date == bank.withdrawal.value_date and reversal.created_by_user_id == (checker or maker)
     event = last_event("transaction.reverse")
     assert (event.actor_type, event.actor_user_id, event.reason, event.outcome) == (
-        "user", bank.staff["operator"].id, "Customer was charged twice", "success")
+        "user", checker or maker, "Customer was charged twice", "success")
+    assert event.maker_user_id == (maker if four_eyes else None)
+    assert (event.correction_request_id is not None) == four_eyes
     assert event.changes["reverses"] == [None, str(bank.withdrawal.id)]
     assert event.subject_user_id == bank.customer.id and event.ip == "127.0.0.1"
 

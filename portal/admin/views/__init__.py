@@ -1,5 +1,6 @@
 """The back-office views, one module per model (as the API has one per resource)."""
 from portal.admin.views.accounts import AccountView
+from portal.admin.views.approvals import ApprovalView
 from portal.admin.views.apps import AppView
 from portal.admin.views.audit import AuditView
 from portal.admin.views.entries import EntryView
@@ -7,4 +8,5 @@ from portal.admin.views.tokens import TokenView
 from portal.admin.views.transactions import TransactionView
 from portal.admin.views.users import UserView
 
-__all__ = ["AccountView", "AppView", "AuditView", "EntryView", "TokenView", "TransactionView", "UserView"]
+__all__ = ["AccountView", "AppView", "ApprovalView", "AuditView", "EntryView", "TokenView", "TransactionView",
+           "UserView"]

@@ -8,6 +8,7 @@ from flask_admin.contrib.sqla.filters import FilterEqual
 from portal import ledger
 from portal.admin.base import PortalModelView, audit_url, link, money_export, money_formatter, normalised_number
 from portal.admin.corrections import correction_form, form_parameters, may, requires_kind
+from portal.corrections import approvals
 from portal.ledger import history, numbers
 from portal.ledger.accounts import CLOSE_ACTION, FREEZE_ACTION, RENAME_ACTION, UNFREEZE_ACTION
 from portal.ledger.posting import ADJUST_ACTION
@@ -56,7 +57,7 @@ class AccountView(PortalModelView):
     def _details_context(self, account):
         context = {"audit_url": audit_url("account", account.id), "balance": ledger.current_balance(account),
                    "can_correct": may(ADJUST_ACTION, account) and account.is_customer, "balance_at": None,
-                   "date_error": None}
+                   "date_error": None, "pending": approvals.pending_for("account", account.id)}
         day = request.args.get("date")
         if day:
             try:

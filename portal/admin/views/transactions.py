@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 from portal.admin.base import PortalModelView, audit_url, link, normalised_number
 from portal.admin.corrections import correction_form, may, requires_kind
 from portal.converters import parse_uuid
+from portal.corrections import approvals
 from portal.display import money
 from portal.extensions import db
 from portal.identity import normalize_email
@@ -144,6 +145,7 @@ class TransactionView(PortalModelView):
                 sa.select(Entry, Account).join(Account, Account.id == Entry.account_id)
                 .where(Entry.transaction_id == transaction.id).order_by(Entry.id)).all()
             kwargs["audit_url"] = audit_url("transaction", transaction.id)
+            kwargs["pending"] = approvals.pending_for("transaction", transaction.id)
             kwargs["can_reverse"] = (may(REVERSE_ACTION, transaction) and transaction.kind != "reversal"
                                      and transaction.reversed_by is None)
         return super().render(template, **kwargs)

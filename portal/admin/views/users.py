@@ -8,6 +8,7 @@ from flask_login import current_user
 from portal import ledger
 from portal.admin.base import PortalModelView, audit_url, link
 from portal.admin.corrections import correction_form, may, requires_kind
+from portal.corrections import approvals
 from portal.extensions import db
 from portal.identity.resets import RESET_LINK_ACTION
 from portal.identity.users import CREATE_ACTION, ROLE_CHANGE_ACTION, UPDATE_ACTION
@@ -37,6 +38,7 @@ class UserView(PortalModelView):
             kwargs["tokens"] = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id)
                                                   .order_by(ApiToken.id.desc())).all()
             kwargs["audit_url"] = audit_url("user", user.id)
+            kwargs["pending"] = approvals.pending_for("user", user.id)
             kwargs["subject_url"] = url_for("auditevent.index_view", subject=user.id)
             kwargs["now"] = ledger.clock.now()
             kwargs["can_edit"] = may(UPDATE_ACTION, user)
