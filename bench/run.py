@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 FLOOR_DIR = Path(os.environ.get("FLOOR_DIR", ROOT.parent / "shared" / "bench"))
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 TOKEN = "pt_" + "bench" * 8 + "abc"  # 43 characters after the prefix, like a real one
+OAUTH_TOKEN = "pat_" + "bench" * 8 + "abc"  # an OAuth access token under the bench customer's consent
 APP_PORT, FLOOR_PORT = 8099, 8098
 HOT_CLIENTS = 64
 LINE = re.compile(r"requests (\d+) rps ([\d.]+) p50_ms ([\d.]+) p99_ms ([\d.]+)(.*)")
@@ -136,7 +137,7 @@ def main():
     if result.returncode:
         raise SystemExit(result.stderr)
     started = time.perf_counter()
-    accounts = seed(app_url, accounts=args.accounts, history=args.history, token=TOKEN)
+    accounts = seed(app_url, accounts=args.accounts, history=args.history, token=TOKEN, oauth_token=OAUTH_TOKEN)
     print(f"loaded {args.accounts} accounts x {args.history + 1} transactions in "
           f"{time.perf_counter() - started:.1f} s", flush=True)
 
@@ -182,6 +183,9 @@ def run_scenarios(args, accounts, work):
         ("floor POST", FLOOR_PORT, "POST", [f"/transactions/{n}" for n in range(2, args.accounts + 2)],
          '{"amount": "-0.01"}', "floor-token"),
         ("GET balance", APP_PORT, "GET", [f"{base}/{a}/balance" for a in accounts], None, TOKEN),
+        # The same request with an OAuth access token (issue 15: at most 1.1 × the personal token's time).
+        ("GET balance, OAuth token", APP_PORT, "GET", [f"{base}/{a}/balance" for a in accounts], None,
+         OAUTH_TOKEN),
         ("GET balance at a date", APP_PORT, "GET", [f"{base}/{a}/balance?date={month_ago}" for a in accounts], None,
          TOKEN),
         ("GET transactions", APP_PORT, "GET", [f"{base}/{a}/transactions" for a in accounts], None, TOKEN),
@@ -234,6 +238,10 @@ def print_table(measured, rss, args):
     for name, m in med.items():
         floor = floor_hot if "64 clients" in name else floor_post if "POST" in name else floor_get
         print(f"| {name:<38} | {m['rps']:>8.0f} | {m['p50']:>7.2f} | {m['p99']:>7.2f} | {m['rps'] / floor:>8.2f} |")
+    personal, oauth = measured["GET balance"], measured["GET balance, OAuth token"]
+    per_run = [p["rps"] / o["rps"] for p, o in zip(personal, oauth, strict=True)]  # time per request, OAuth / personal
+    print(f"GET balance with an OAuth access token: {statistics.median(per_run):.2f} × the personal token's time "
+          f"per request (median of the runs' ratios {', '.join(f'{r:.2f}' for r in per_run)}; target ≤ 1.1)")
     for name, peaks in rss.items():
         print(f"peak RSS per worker, {name}: " + ", ".join(f"{kib / 1024:.0f} MiB" for kib in peaks))
 

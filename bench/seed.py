@@ -10,6 +10,7 @@ import uuid
 
 import sqlalchemy as sa
 
+from portal.identity.tokens import hash_secret
 from portal.ledger import numbers
 
 BENCH_EMAIL = "bench@example.com"
@@ -28,10 +29,12 @@ def _system_accounts(conn, currency="EUR"):
     return ids
 
 
-def seed(url, *, accounts, history, token, days=365, starting_balance=10_000_000, email=BENCH_EMAIL):
+def seed(url, *, accounts, history, token, oauth_token=None, days=365, starting_balance=10_000_000,
+         email=BENCH_EMAIL):
     """Create one customer owning `accounts` accounts, each with `history` deposits spread over `days` days
-    plus an opening deposit of `starting_balance`, and a token (secret `token`) with every scope on all of them.
-    Return the account ids in creation order."""
+    plus an opening deposit of `starting_balance`, and a token (secret `token`) with every scope on all of them;
+    with `oauth_token`, also a registered app, the customer's consent to it on every account, and that OAuth
+    access token under the consent. Return the account ids in creation order."""
     engine = sa.create_engine(url)
     today = dt.date.today()
     opened = today - dt.timedelta(days=days + 1)
@@ -61,8 +64,35 @@ def seed(url, *, accounts, history, token, days=365, starting_balance=10_000_000
         conn.execute(sa.text(
             "INSERT INTO api_token_accounts (token_id, account_id) "
             "SELECT :token, id FROM accounts WHERE owner_id = :user"), {"token": token_id, "user": user_id})
+        if oauth_token:
+            _oauth(conn, user_id, oauth_token)
     engine.dispose()
     return [r["id"] for r in rows]
+
+
+def _oauth(conn, user_id, access_token):
+    """A confidential app, a consent to it on all the customer's accounts, and an OAuth access token under it.
+
+    The app issues access tokens for 10 minutes; this one lives a day (rows only a bench writes), so it cannot end
+    in the middle of a run. It is stored hashed as the app stores it (hash_secret: the hex SHA-256 of the secret).
+    """
+    app_id = conn.execute(sa.text(
+        "INSERT INTO third_party_apps (client_id, name, homepage, redirect_uris, client_type, client_secret_hash, "
+        "scopes, ip_allowlist, status, created_at) VALUES ('app_bench', 'Bench app', 'https://bench.example', "
+        "'https://bench.example/callback', 'confidential', :secret, 'accounts:read transactions:read', '', "
+        "'active', now()) RETURNING id"), {"secret": hash_secret("cs_bench-not-a-secret")}).scalar_one()
+    consent_id = conn.execute(sa.text(
+        "INSERT INTO consents (user_id, app_id, scopes, granted_at, expires_at, status) VALUES (:user, :app, "
+        "'accounts:read transactions:read', now(), now() + interval '90 days', 'active') RETURNING id"),
+        {"user": user_id, "app": app_id}).scalar_one()
+    conn.execute(sa.text(
+        "INSERT INTO consent_accounts (consent_id, account_id) "
+        "SELECT :consent, id FROM accounts WHERE owner_id = :user"), {"consent": consent_id, "user": user_id})
+    conn.execute(sa.text(
+        "INSERT INTO oauth_tokens (consent_id, app_id, user_id, access_token_hash, scopes, issued_at, "
+        "access_expires_at) VALUES (:consent, :app, :user, :hash, 'accounts:read transactions:read', now(), "
+        "now() + interval '1 day')"),
+        {"consent": consent_id, "app": app_id, "user": user_id, "hash": hash_secret(access_token)})
 
 
 def _history(conn, settlement, account_ids, history, days, opened, starting_balance):

@@ -1,0 +1,1 @@
+"""Runnable examples of using the bank from outside: not part of the portal package."""
