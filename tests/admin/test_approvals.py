@@ -13,13 +13,11 @@ from tests.admin.conftest import approve, checker_client
 from tests.factories import refresh, snapshot
 from tests.web.conftest import csrf_token
 
-pytestmark = pytest.mark.usefixtures("four_eyes_only")
-
 
 @pytest.fixture
-def four_eyes_only(four_eyes):
-    if not four_eyes:
-        pytest.skip("four eyes is off: corrections apply at once (the other admin tests)")
+def four_eyes():
+    """This module is about approvals: four eyes is on (the other admin modules run with it on and off)."""
+    return True
 
 
 def request_reversal(client, bank, reason="Customer was charged twice"):
