@@ -11,9 +11,9 @@ import sqlalchemy as sa
 
 from portal import audit
 from portal.extensions import db
-from portal.identity.tokens import hash_secret
+from portal.identity.tokens import hash_secret, valid_scopes
 from portal.kernel import clock, errors
-from portal.models import AppStatus, ClientType, Scope, ThirdPartyApp
+from portal.models import AppStatus, ClientType, ThirdPartyApp
 
 CLIENT_ID_PREFIX = "app_"
 CLIENT_SECRET_PREFIX = "cs_"  # noqa: S105 -- the public marker of a client secret
@@ -39,17 +39,6 @@ def _uri(value, field, *, redirect):
     return value
 
 
-def _scopes(scopes):
-    try:
-        chosen = sorted({Scope(scope).value for scope in scopes})
-    except ValueError:
-        raise errors.ValidationError(f"must be among {', '.join(s.value for s in Scope)}",
-                                     field="scopes") from None
-    if not chosen:
-        raise errors.ValidationError("at least one scope is required", field="scopes")
-    return chosen
-
-
 def _allowlist(cidrs):
     try:
         return [str(ipaddress.ip_network(cidr.strip(), strict=False)) for cidr in cidrs if cidr.strip()]
@@ -71,7 +60,8 @@ def register_app(*, name, homepage, redirect_uris, client_type, scopes, actor, i
     secret = CLIENT_SECRET_PREFIX + secrets.token_urlsafe(32) if client_type == ClientType.CONFIDENTIAL else None
     app = ThirdPartyApp(client_id=CLIENT_ID_PREFIX + secrets.token_urlsafe(16), name=name, homepage=homepage,
                         redirect_uris="\n".join(uris), client_type=client_type,
-                        client_secret_hash=hash_secret(secret) if secret else None, scopes=" ".join(_scopes(scopes)),
+                        client_secret_hash=hash_secret(secret) if secret else None,
+                        scopes=" ".join(valid_scopes(scopes)),
                         ip_allowlist="\n".join(_allowlist(ip_allowlist)), status=AppStatus.ACTIVE.value,
                         created_at=clock.now())
     db.session.add(app)
@@ -90,7 +80,7 @@ def edit_app(app, *, actor, reason=None, **fields):
         "name": lambda v: errors.clean_text(v, field="name", max_length=MAX_NAME, required=True),
         "homepage": lambda v: _uri(v, "homepage", redirect=False),
         "redirect_uris": lambda v: "\n".join(dict.fromkeys(_uri(u, "redirect_uris", redirect=True) for u in v)),
-        "scopes": lambda v: " ".join(_scopes(v)),
+        "scopes": lambda v: " ".join(valid_scopes(v)),
         "ip_allowlist": lambda v: "\n".join(_allowlist(v)),
     }
     unknown = set(fields) - set(cleaners)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from portal import audit
 from portal.extensions import db
 from portal.kernel import clock, errors
-from portal.models import AccountKind, AppStatus, Consent, ConsentStatus, OAuthToken, Role, Scope
+from portal.models import CUSTOMER_SCOPES, AccountKind, AppStatus, Consent, ConsentStatus, OAuthToken, Role
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 180
@@ -27,8 +27,7 @@ REUSE_ACTION = "consent.refresh_reuse"
 
 def grantable_scopes(app, requested):
     """The scopes a consent may hold: those requested that the app may hold and a customer may give."""
-    customer_scopes = {scope.value for scope in Scope if scope is not Scope.DEPOSITS_WRITE}
-    return sorted(set(requested) & app.scope_set & customer_scopes)
+    return sorted(set(requested) & app.scope_set & set(CUSTOMER_SCOPES))
 
 
 def grant_consent(user, app, *, scopes, accounts, days=DEFAULT_DAYS, actor):

@@ -55,8 +55,8 @@ def issue_token(user, *, name, scopes, accounts, actor, expires_at=None, app=Non
     return token, secret
 
 
-def _token_scopes(scopes, app, by_bank):
-    """The scopes a new token may hold, sorted; or ValidationError naming `scopes` (or `app`)."""
+def valid_scopes(scopes):
+    """The scopes named, sorted and without repeats; ValidationError (field `scopes`) for none or an unknown one."""
     try:
         chosen = sorted({Scope(scope).value for scope in scopes})
     except ValueError:
@@ -64,6 +64,12 @@ def _token_scopes(scopes, app, by_bank):
             f"must be among {', '.join(s.value for s in Scope)}", field="scopes") from None
     if not chosen:
         raise errors.ValidationError("at least one scope is required", field="scopes")
+    return chosen
+
+
+def _token_scopes(scopes, app, by_bank):
+    """The scopes a new token may hold, sorted; or ValidationError naming `scopes` (or `app`)."""
+    chosen = valid_scopes(scopes)
     if Scope.DEPOSITS_WRITE.value in chosen and not by_bank:
         raise errors.ValidationError("deposits:write is given by the bank only", field="scopes")
     if app is not None:
