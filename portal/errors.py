@@ -1,5 +1,7 @@
 """Error pages for people, and the API's envelope for its own paths: one place decides which."""
 import logging
+import math
+import time
 
 from flask import current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -7,7 +9,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 
 from portal import unit_of_work
 from portal.database import is_unavailable
-from portal.extensions import login_manager
+from portal.extensions import limiter, login_manager
 from portal.observability import loggable_path
 
 log = logging.getLogger("portal.errors")
@@ -32,6 +34,12 @@ def answer_errors_of(app, owns, answer):
     """Have `answer(error)` answer every error of the requests whose path `owns(path)` (a door with a format of its
     own: the API registers its envelope). Everything else is answered with a page."""
     app.extensions.setdefault(_ANSWERS, []).append((owns, answer))
+
+
+def seconds_until_reset():
+    """How long until the rate limit this request broke lets it through again (for Retry-After)."""
+    current = limiter.current_limit
+    return max(1, math.ceil(current.reset_at - time.time())) if current else 60
 
 
 def own_answer():

@@ -125,7 +125,10 @@ def test_demo_load_registers_the_demo_app_and_a_payment_rail_holding_deposits_wr
     client_secret = re.search(r"client secret\s+(cs_\S+)", result.output).group(1)
     demo = apps.find_app(client_id)
     assert apps.check_client_secret(demo, client_secret)
-    assert demo.redirect_uri_list == ["http://127.0.0.1:8765/callback"]
+    # The example client's callback, and the Swagger page's popup on both names of the local server.
+    assert demo.redirect_uri_list == ["http://127.0.0.1:8765/callback",
+                                      "http://127.0.0.1:5000/api/v1/oauth2-redirect.html",
+                                      "http://localhost:5000/api/v1/oauth2-redirect.html"]
     assert demo.scope_set == {"accounts:read", "transactions:read"} and demo.client_type == "confidential"
     url = re.search(r"http://127\.0\.0\.1:5000/oauth/authorize\?\S+", result.output).group()
     query = parse_qs(urlsplit(url).query)

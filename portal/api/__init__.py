@@ -1,5 +1,5 @@
 """The public REST API at /api/v1 (Flask-RESTX): one namespace per resource module."""
-from flask import Blueprint, current_app, g, has_request_context, url_for
+from flask import Blueprint, current_app, g, has_request_context, render_template, url_for
 from flask_restx import Api
 
 from portal.api import accounts, transactions
@@ -32,7 +32,9 @@ OAUTH_SCOPES = {
     "transactions:write": "Take money out: withdrawals and transfers",
 }
 OAUTH_HELP = ("OAuth 2.0 authorization code with PKCE (S256): the customer logs in, consents to the app, and the app "
-              "exchanges the code at the token endpoint. Server metadata: `/.well-known/oauth-authorization-server`.")
+              "exchanges the code at the token endpoint. Server metadata: `/.well-known/oauth-authorization-server`. "
+              "To try it on this page, enter the client id and secret of an app whose redirect URIs include this "
+              "server's `/api/v1/oauth2-redirect.html` (the demo app of `make run` has it).")
 
 
 def oauth_scheme():
@@ -106,7 +108,13 @@ def create_blueprint():
         # process ever created alive (the test suite creates hundreds). Everything is registered by now.
         ns.apis.remove(api)
     api_limit(bp)
+    bp.add_url_rule("/oauth2-redirect.html", "swagger_oauth2_redirect", swagger_oauth2_redirect)
     return bp
+
+
+def swagger_oauth2_redirect():
+    """Where Swagger UI's Authorize popup comes back from the consent page (a redirect URI apps can register)."""
+    return render_template("swagger-oauth2-redirect.html")
 
 
 def init_app(app):

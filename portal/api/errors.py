@@ -5,8 +5,6 @@ domain, an HTTP error raised by Flask, Werkzeug or Flask-RESTX, a rate limit, or
 (logged with the request id; the client sees no internals).
 """
 import logging
-import math
-import time
 
 from flask import jsonify
 from flask_limiter.errors import RateLimitExceeded
@@ -14,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from portal import unit_of_work
 from portal.database import is_unavailable
-from portal.extensions import limiter
+from portal.errors import seconds_until_reset
 from portal.ledger import LedgerError
 from portal.ledger import ValidationError as LedgerValidationError
 from portal.observability import current_request_id
@@ -77,11 +75,6 @@ def from_ledger_error(exc):
     return ApiError(409, exc.code, exc.message)
 
 
-def _seconds_until_reset():
-    current = limiter.current_limit
-    return max(1, math.ceil(current.reset_at - time.time())) if current else 60
-
-
 def envelope(error):
     """Render `error` as the JSON envelope, with its status, its headers and the request id."""
     body = {"code": error.code, "message": error.message}
@@ -102,7 +95,7 @@ def to_api_error(exc):
         return from_ledger_error(exc)
     if isinstance(exc, RateLimitExceeded):
         return ApiError(429, "rate_limited", f"Rate limit exceeded ({exc.description}).",
-                        headers={"Retry-After": str(_seconds_until_reset())})
+                        headers={"Retry-After": str(seconds_until_reset())})
     if isinstance(exc, HTTPException):
         status = exc.code or 500
         code = HTTP_CODES.get(status, "internal_error" if status >= 500 else "http_error")

@@ -1,10 +1,10 @@
-"""`flask apps …`: register third-party apps, suspend and reactivate them."""
+"""`flask apps …`: register third-party apps, suspend and reactivate them, record expired consents."""
 from urllib.parse import urlsplit
 
 import click
 
 from portal.commands.support import app_by_client_id, command_transaction, system_actor
-from portal.identity import apps
+from portal.identity import apps, consents
 from portal.models import ClientType, Scope
 
 group = click.Group("apps", help="Manage registered third-party apps.")
@@ -61,3 +61,16 @@ def _status_command(command_name, operation, action):
 
 suspend = _status_command("suspend", apps.suspend_app, apps.SUSPEND_ACTION)
 reactivate = _status_command("reactivate", apps.reactivate_app, apps.REACTIVATE_ACTION)
+
+
+@group.command("expire-consents")
+def expire_consents():
+    """Record every consent past its expiry as expired (audited `consent.expire`, its tokens revoked).
+
+    Access already ends at the expiry; run this on a schedule (say every 15 minutes) so the log and the
+    customer's connected apps say when. Prints how many consents it expired.
+    """
+    actor = system_actor()
+    with command_transaction(consents.EXPIRE_ACTION, actor, object_type="consent"):
+        expired = consents.expire_due_consents(actor=actor)
+    click.echo(f"{len(expired)} consent{'' if len(expired) == 1 else 's'} expired")

@@ -25,14 +25,18 @@ STAFF = [
     ("admin@example.com", "Ada Admin", Role.ADMIN),
 ]
 # The demo third-party app examples/third_party_app/ runs as, and the bank's own payment rail.
+# The Swagger page's own redirect URIs let its Authorize button run the flow as the demo app, too.
+BASE_URL = "http://127.0.0.1:5000"
+SWAGGER_REDIRECT = "/api/v1/oauth2-redirect.html"
 DEMO_APP = {"name": "Budget Buddy (demo)", "homepage": "http://127.0.0.1:8765/",
-            "redirect_uris": ["http://127.0.0.1:8765/callback"], "client_type": ClientType.CONFIDENTIAL.value,
+            "redirect_uris": ["http://127.0.0.1:8765/callback", BASE_URL + SWAGGER_REDIRECT,
+                              "http://localhost:5000" + SWAGGER_REDIRECT],
+            "client_type": ClientType.CONFIDENTIAL.value,
             "scopes": [Scope.ACCOUNTS_READ.value, Scope.TRANSACTIONS_READ.value]}
 PAYMENT_RAIL = {"name": "Payment rail (bank-internal)", "homepage": "https://ledger-bank.example/payment-rail",
                 "redirect_uris": ["https://ledger-bank.example/payment-rail/unused"],
                 "client_type": ClientType.CONFIDENTIAL.value,
                 "scopes": [Scope.DEPOSITS_WRITE.value]}  # nothing a customer can give: not on their list
-BASE_URL = "http://127.0.0.1:5000"
 SHOPS = ["Grocery store", "Coffee", "Train ticket", "Pharmacy", "Bookshop", "Restaurant", "Cinema", "Hardware"]
 
 
@@ -91,6 +95,7 @@ def _print_apps(demo_app, client_secret, rail_secret, account):
     click.echo(f"  client secret  {client_secret}")
     click.echo("  authorization URL (examples/third_party_app/ makes a fresh STATE and PKCE CHALLENGE each run):")
     click.echo(f"  {BASE_URL}/oauth/authorize?{query}")
+    click.echo(f"  or on {BASE_URL}/api/v1/docs: Authorize → oauth2 with this client id and secret")
     click.echo("Payment rail token (bank-internal app; deposits:write: brings money into Alice's accounts):")
     click.echo(f"  {rail_secret}")
     click.echo(f"  curl -H 'Authorization: Bearer {rail_secret}' -H 'Content-Type: application/json' "

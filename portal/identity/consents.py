@@ -92,6 +92,19 @@ def expire_consent(consent, *, actor):
     return revoke_consent(consent, actor=actor, action=EXPIRE_ACTION, status=ConsentStatus.EXPIRED)
 
 
+def expire_due_consents(*, actor):
+    """Mark every active consent past its expiry as expired, each with its own `consent.expire` event; return them.
+
+    Access already ends at the expiry without this (a consent is read at the clock's now); the sweep records
+    when it ended and revokes the tokens left. Rows are locked: two sweeps at once record each consent once.
+    """
+    due = db.session.scalars(sa.select(Consent)
+                             .where(Consent.status == ConsentStatus.ACTIVE.value, Consent.expires_at <= clock.now())
+                             .order_by(Consent.id).with_for_update()
+                             .execution_options(populate_existing=True)).all()
+    return [expire_consent(consent, actor=actor) for consent in due]
+
+
 def consents_of(user):
     """Every consent the customer gave, newest first (ended ones too: they are shown as such)."""
     return db.session.scalars(sa.select(Consent).where(Consent.user_id == user.id)

@@ -1,4 +1,5 @@
 """The OAuth 2.0 authorization server (Authlib): consent page, token and revocation endpoints, metadata."""
+from portal.errors import answer_errors_of
 from portal.extensions import csrf
 from portal.oauth import routes
 from portal.oauth.server import create_server
@@ -14,3 +15,4 @@ def init_app(app):
     csrf.exempt(routes.token)
     csrf.exempt(routes.revoke)
     app.register_blueprint(routes.bp)
+    answer_errors_of(app, lambda path: path in routes.TOKEN_PATHS, routes.answer_error)

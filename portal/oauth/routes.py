@@ -3,6 +3,7 @@
 Authlib runs the protocol (portal.oauth.server); these views ask it, render the customer's choice, and audit
 every refusal through the unit of work, naming the app (and consent) it concerned.
 """
+import logging
 import uuid
 from dataclasses import replace
 from urllib.parse import urlsplit
@@ -10,20 +11,24 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from authlib.oauth2.rfc6749.errors import InsecureTransportError, OAuth2Error
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, request, url_for
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required
+from werkzeug.exceptions import HTTPException
 
 from portal import security, unit_of_work
 from portal.audit import Refusal
 from portal.display import SCOPE_WORDS, account_label
-from portal.extensions import db
+from portal.errors import seconds_until_reset
+from portal.extensions import db, limiter
 from portal.identity import apps, consents
 from portal.kernel import errors
 from portal.models import Account, AccountKind, Scope
 from portal.oauth.forms import ConsentForm
 from portal.oauth.server import AUTH_METHODS, CHALLENGE_METHODS
-from portal.observability import request_actor
+from portal.observability import client_ip, request_actor
 
 bp = Blueprint("oauth", __name__)
+log = logging.getLogger(__name__)
 
 AUTHORIZE_ACTION = "oauth.authorize"
 TOKEN_ACTION = "oauth.token"  # noqa: S105 -- an audit action, not a secret
@@ -132,7 +137,42 @@ def _refuse(actor, action, refusal, app, user):
                         subject_user_id=user.id)
 
 
+def oauth_rate_limit():
+    """The app servers' allowance at the token and revocation endpoints: the API's per-token limit."""
+    return current_app.config["API_RATE_LIMIT"]
+
+
+def oauth_rate_key():
+    """Per calling address, over both endpoints: a guessed client id or secret buys no fresh allowance."""
+    return f"oauth:{client_ip() or 'unknown'}"
+
+
+# One allowance over /oauth/token and /oauth/revoke together (one decorator object: see portal.api's api_limit).
+oauth_limit = limiter.shared_limit(oauth_rate_limit, scope="oauth", key_func=oauth_rate_key)
+TOKEN_PATHS = ("/oauth/token", "/oauth/revoke")
+
+
+def answer_error(error):
+    """Answer an error of the token or revocation endpoint as OAuth does (RFC 6749 5.2's JSON), never a page."""
+    unit_of_work.fail()
+    if isinstance(error, RateLimitExceeded):
+        body, status = {"error": "rate_limited", "error_description": "Too many requests; slow down."}, 429
+        headers = {"Retry-After": str(seconds_until_reset())}
+    elif isinstance(error, HTTPException) and error.code and error.code < 500:
+        body, status, headers = {"error": "invalid_request", "error_description": error.description}, error.code, {}
+        if getattr(error, "valid_methods", None):
+            headers["Allow"] = ", ".join(error.valid_methods)
+    else:
+        log.error("unhandled error at %s", request.path, exc_info=error)
+        body, status, headers = {"error": "server_error"}, 500, {}
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update({**headers, "Cache-Control": "no-store"})
+    return response
+
+
 @bp.post("/oauth/token")
+@oauth_limit
 def token():
     """Exchange a code (with its PKCE verifier) or a refresh token for a new token pair (RFC 6749)."""
     g.oauth_actor = request_actor()
@@ -144,6 +184,7 @@ def token():
 
 
 @bp.post("/oauth/revoke")
+@oauth_limit
 def revoke():
     """Revoke one of the calling client's access or refresh tokens (RFC 7009)."""
     g.oauth_actor = request_actor()

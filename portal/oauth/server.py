@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -30,6 +30,7 @@ from portal.identity import apps
 from portal.identity import grants as store
 from portal.models import AppStatus, Consent
 from portal.oauth.clients import Client, Code, Token
+from portal.observability import client_ip
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 CHALLENGE_METHODS = ["S256"]
@@ -149,6 +150,18 @@ class PortalAuthorizationServer(AuthorizationServer):
                          None if app is None else app.id)
             return None
         return Client(app)
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """Authenticate the app at the token or revocation endpoint, from inside its IP allowlist only.
+
+        The authorization endpoint never gets here: it is the customer's browser that calls it, from wherever
+        the customer is. The app's own servers call these two endpoints, as they call the API.
+        """
+        client = super().authenticate_client(request, methods, endpoint)
+        if not apps.allows_address(client.app, client_ip()):
+            note_problem("outside the app's allowlist", client.app.id)
+            raise InvalidClientError(status_code=401)
+        return client
 
     def save_token(self, token, request):
         """Keep the hashes of the new pair under the consent its code or refresh token belongs to."""

@@ -25,5 +25,8 @@ window.addEventListener("load", () => {
     docExpansion: "list",
     persistAuthorization: false,
     requestInterceptor: withBearerScheme,
+    oauth2RedirectUrl: root.dataset.oauth2RedirectUrl,
   });
+  // The bank's authorization server requires PKCE (S256) on every authorization-code flow.
+  window.ui.initOAuth({usePkceWithAuthorizationCodeGrant: true});
 });

@@ -75,3 +75,20 @@ def test_a_valid_token_is_not_limited_by_failures_from_its_address(limited_app):
     assert client.get("/api/v1/accounts", headers=bearer("pt_" + secrets.token_urlsafe(32))).status_code == 429
     # Behind the same NAT, a customer's app with a real token still gets its own allowance.
     assert client.get("/api/v1/accounts", headers=bearer(secret)).status_code == 200
+
+
+def test_the_oauth_token_and_revocation_endpoints_share_one_allowance_per_address(limited_app):
+    client = limited_app.test_client()
+    before = audit_rows()
+    guess = {"grant_type": "authorization_code", "code": "guessed", "client_id": "app_guessed",
+             "client_secret": "cs_guessed", "redirect_uri": "https://x.example/cb", "code_verifier": "v" * 43}
+    answers = [client.post("/oauth/token", data=guess) for _ in range(3)]
+    answers += [client.post("/oauth/revoke", data={"token": "pat_guessed", "client_id": "app_guessed"})
+                for _ in range(3)]
+    assert [a.status_code for a in answers] == [400] * 4 + [429] * 2  # invalid_client, then the limit
+    limited = answers[-1]
+    assert limited.get_json()["error"] == "rate_limited" and int(limited.headers["Retry-After"]) > 0
+    assert limited.headers["Cache-Control"] == "no-store"
+    assert audit_rows() == before + 4  # the refusals the limit let through are audited, none after
+    # Another address has its own allowance.
+    assert client.post("/oauth/token", data=guess, environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 400

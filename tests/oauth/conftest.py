@@ -88,18 +88,19 @@ def redirect_params(response):
     return location, {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def exchange(client, registered, code, verifier, *, redirect_uri=REDIRECT, basic=True, secret=None):
+def exchange(client, registered, code, verifier, *, redirect_uri=REDIRECT, basic=True, secret=None, address=None):
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
             "code_verifier": verifier}
-    return _token_call(client, registered, data, basic=basic, secret=secret)
+    return _token_call(client, registered, data, basic=basic, secret=secret, address=address)
 
 
-def refresh(client, registered, refresh_token, *, basic=True, secret=None):
+def refresh(client, registered, refresh_token, *, basic=True, secret=None, address=None):
     return _token_call(client, registered, {"grant_type": "refresh_token", "refresh_token": refresh_token},
-                       basic=basic, secret=secret)
+                       basic=basic, secret=secret, address=address)
 
 
-def _token_call(client, registered, data, *, basic, secret, path="/oauth/token"):
+def _token_call(client, registered, data, *, basic, secret, path="/oauth/token", address=None):
+    """Call the token (or revocation) endpoint as the app, from `address` if given (else the test client's)."""
     secret = secret or registered.secret
     headers = {}
     if secret is None:  # a public app: its id alone
@@ -109,12 +110,13 @@ def _token_call(client, registered, data, *, basic, secret, path="/oauth/token")
         headers["Authorization"] = f"Basic {pair}"
     else:
         data = {**data, "client_id": registered.client_id, "client_secret": secret}
-    return client.post(path, data=data, headers=headers)
+    environ = {"environ_base": {"REMOTE_ADDR": address}} if address else {}
+    return client.post(path, data=data, headers=headers, **environ)
 
 
-def revoke(client, registered, token, **kwargs):
+def revoke(client, registered, token, *, address=None, **kwargs):
     return _token_call(client, registered, {"token": token, **kwargs}, basic=True, secret=None,
-                       path="/oauth/revoke")
+                       path="/oauth/revoke", address=address)
 
 
 def code_for(client, registered, accounts, *, scope="accounts:read"):

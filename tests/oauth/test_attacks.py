@@ -22,6 +22,7 @@ from tests.oauth.conftest import (
     redirect_params,
     refresh,
     register,
+    revoke,
 )
 from tests.web.conftest import csrf_token, login
 
@@ -242,12 +243,35 @@ def test_asking_for_nothing_grantable_is_invalid_scope(ann_client, budgetly):
 def test_access_from_outside_the_allowlist_is_401(ann_client, ann):
     fenced = register(ip_allowlist=["10.0.0.0/8"])
     code, verifier = code_for(ann_client, fenced, [ann[1]])
-    body = exchange(ann_client, fenced, code, verifier).get_json()
+    body = exchange(ann_client, fenced, code, verifier, address="10.2.3.4").get_json()
     url = f"/api/v1/accounts/{ann[1].id}/balance"
     assert ann_client.get(url, headers=bearer(body["access_token"]),
                           environ_base={"REMOTE_ADDR": "10.2.3.4"}).status_code == 200
     assert ann_client.get(url, headers=bearer(body["access_token"]),
                           environ_base={"REMOTE_ADDR": "192.0.2.1"}).status_code == 401
+
+
+def test_the_token_endpoint_refuses_an_app_calling_from_outside_its_allowlist(ann_client, ann):
+    fenced = register(ip_allowlist=["10.0.0.0/8"])
+    code, verifier = code_for(ann_client, fenced, [ann[1]])
+    before = unchanged()
+    refused = exchange(ann_client, fenced, code, verifier, address="192.0.2.1")
+    assert refused.status_code == 401 and refused.get_json()["error"] == "invalid_client"
+    assert unchanged() == before
+    event = last_event()
+    assert (event.action, event.outcome, event.actor_app_id) == ("oauth.token", "denied", fenced.app.id)
+    assert event.refusal_message == "outside the app's allowlist" and event.ip == "192.0.2.1"
+    # The code was not spent by the refused call: from inside the allowlist it still works, once.
+    tokens = exchange(ann_client, fenced, code, verifier, address="10.2.3.4").get_json()
+    assert tokens["access_token"].startswith("pat_")
+
+    before = unchanged()
+    assert refresh(ann_client, fenced, tokens["refresh_token"], address="192.0.2.1").status_code == 401
+    assert revoke(ann_client, fenced, tokens["access_token"], address="192.0.2.1").status_code == 401
+    assert unchanged() == before  # neither rotated nor revoked
+    assert [e.refusal_message for e in events("oauth.token")[-1:] + events("oauth.revoke")[-1:]] == [
+        "outside the app's allowlist", "outside the app's allowlist"]
+    assert refresh(ann_client, fenced, tokens["refresh_token"], address="10.2.3.4").status_code == 200
 
 
 @pytest.mark.parametrize("grant_type", ["password", "client_credentials", "implicit", ""])
