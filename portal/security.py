@@ -1,8 +1,12 @@
 """Browser-facing security: response headers, CSRF on every form, the login manager."""
+import base64
 import re
 import secrets
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import abort, current_app, g, redirect, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -32,6 +36,32 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
+
+
+def _sealing_key():
+    """A key for sealing values into the session, derived from SECRET_KEY (and useless for anything else)."""
+    secret = current_app.config["SECRET_KEY"]
+    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"portal.session-sealing").derive(
+        secret.encode() if isinstance(secret, str) else secret)
+    return Fernet(base64.urlsafe_b64encode(raw))
+
+
+def seal(value):
+    """Encrypt and authenticate `value` for the session cookie, which is signed but readable by whoever holds it.
+
+    For a secret shown once after a redirect (a new API token): it must not sit readable in a cookie.
+    """
+    return _sealing_key().encrypt(value.encode()).decode()
+
+
+def unseal(sealed, max_age_seconds):
+    """The value `seal` sealed, or None if it is missing, tampered with, or older than `max_age_seconds`."""
+    if not isinstance(sealed, str):
+        return None
+    try:
+        return _sealing_key().decrypt(sealed.encode(), ttl=max_age_seconds).decode()
+    except InvalidToken:
+        return None
 
 
 def csp_nonce():

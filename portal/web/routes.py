@@ -20,6 +20,7 @@ from portal.kernel import clock
 from portal.ledger import history
 from portal.models import CUSTOMER_SCOPES, Account, ApiToken, AppStatus, AuditEvent, Role, ThirdPartyApp, User
 from portal.observability import request_actor
+from portal.security import seal, unseal
 from portal.web.activity import describe
 from portal.web.forms import OWN_USE, SCOPE_LABELS, BalanceAtDateForm, RevokeTokenForm, TokenForm
 
@@ -27,6 +28,7 @@ bp = Blueprint("web", __name__)
 
 PAGE_SIZE = 20
 NEW_TOKEN = "new_token"  # noqa: S105 -- the session key that carries a new token's secret from the POST to the one GET showing it
+NEW_TOKEN_SECONDS = 120  # how long the sealed secret can still be shown after the POST
 # Refused attempts the customer is shown: their own (and their tokens'), and logins tried on their email. A refused
 # attempt by staff or by the system is the bank's business, never the customer's.
 SHOWN_REFUSALS = ("anonymous", "token")
@@ -151,7 +153,8 @@ def tokens():
     listed = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == current_user.id)
                                 .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).all()
     new = session.pop(NEW_TOKEN, None) if request.method == "GET" else None
-    secret = new["secret"] if new and any(token.id == new["id"] for token in listed) else None
+    shown = new and any(token.id == new.get("id") for token in listed)
+    secret = unseal(new.get("sealed"), NEW_TOKEN_SECONDS) if shown else None
     return render_template("web/tokens.html", form=form, secret=secret, now=clock.now(),
                            tokens=[token for token in listed if token.revoked_at is None],
                            revoked=[token for token in listed if token.revoked_at is not None],
@@ -172,7 +175,7 @@ def _create_token(form, accounts):
                             object_type="token", subject_user_id=current_user.id)
         flash(f"The token was not created: {exc.field} {exc.message}.", "error")
         return False
-    session[NEW_TOKEN] = {"id": token.id, "secret": secret}
+    session[NEW_TOKEN] = {"id": token.id, "sealed": seal(secret)}
     flash(f"Token “{token.name}” created. Copy it now: it will not be shown again.", "success")
     return True
 

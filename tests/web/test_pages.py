@@ -9,6 +9,7 @@ from portal import identity, ledger
 from portal.extensions import db
 from portal.kernel import clock
 from portal.models import ApiToken, AuditEvent, Role
+from portal.web import routes
 from tests.api.conftest import bearer
 from tests.factories import SYSTEM, days_ago, make_account, make_user, snapshot
 from tests.web.conftest import csrf_token, login, post_form
@@ -127,6 +128,24 @@ class TestTokens:
         assert post_form(ann_client, "/tokens", data).status_code == 303
         token = db.session.scalar(sa.select(ApiToken))
         assert dt.timedelta(days=89) < token.expires_at - clock.now() <= dt.timedelta(days=90)
+
+    def test_the_secret_crosses_the_redirect_sealed_never_readable_in_the_cookie(self, app, ann_client, ann):
+        self.create(ann_client, ann)
+        cookie = ann_client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+        carried = app.session_interface.get_signing_serializer(app).loads(cookie)["new_token"]
+        secret, _ = created_secret(self.create(ann_client, ann), ann_client)  # a second one, to read its secret
+        assert set(carried) == {"id", "sealed"} and "pt_" not in carried["sealed"]
+        assert secret[len("pt_"):][:12] not in cookie
+
+    def test_a_sealed_secret_is_not_shown_once_it_is_stale(self, ann_client, ann, monkeypatch):
+        import time
+
+        response = self.create(ann_client, ann)
+        assert response.status_code == 303
+        started = time.time()
+        monkeypatch.setattr(time, "time", lambda: started + routes.NEW_TOKEN_SECONDS + 5)
+        page = ann_client.get("/tokens").text
+        assert 'data-testid="new-token"' not in page and token_count() == 1
 
     def test_reloading_the_page_after_creating_creates_nothing_and_shows_no_secret(self, ann_client, ann):
         secret, _ = created_secret(self.create(ann_client, ann), ann_client)
@@ -259,8 +278,6 @@ def test_error_pages_are_styled_html(ann_client):
 
 
 def test_unexpected_errors_get_a_styled_500_without_internals(ann_client, monkeypatch):
-    from portal.web import routes
-
     def explode():
         raise RuntimeError("internal detail: db password=hunter2")
 
