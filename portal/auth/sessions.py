@@ -7,7 +7,6 @@ while the row still has that version. Logging out, a password change, deactivati
 request. The session also holds when it started and when it was last used, for SESSION_MAX_HOURS and
 SESSION_IDLE_MINUTES.
 """
-import datetime as dt
 import hashlib
 
 from flask import current_app, flash, request, session
@@ -18,8 +17,6 @@ from portal.kernel import clock
 VERSION = "_portal_session_version"
 STARTED = "_portal_session_started"
 SEEN = "_portal_session_seen"
-# How often the last-seen time is written back: each write sends a new cookie, so not on every request.
-SEEN_RESOLUTION = dt.timedelta(minutes=1)
 ENDED = "Your session has ended. Please log in again."
 TIMED_OUT = "You were logged out after a while without activity. Please log in again."
 
@@ -68,7 +65,7 @@ def check(user):
         flash(reason, "info")
         return None
     now = _now()
-    if now - session[SEEN] >= SEEN_RESOLUTION.total_seconds():
+    if now != session[SEEN]:  # to the second: idle time counts from the last request (a new cookie each second)
         session[SEEN] = now
     return user
 

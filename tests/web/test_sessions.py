@@ -120,6 +120,18 @@ def test_the_idle_timeout_is_the_configured_one(app, ann_client, at):
     assert sent_to_login(ann_client.get("/"))
 
 
+def test_idle_time_counts_from_the_last_request_to_the_second(app, ann_client, at):
+    # Reported: the last-seen time was written back once a minute, so with a 1-minute timeout a request 40 s
+    # after another (80 s after login) was sent to log in.
+    app.config["SESSION_IDLE_MINUTES"] = 1
+    at(40 / 60)
+    assert ann_client.get("/").status_code == 200
+    at(80 / 60)  # 40 s after the last request
+    assert ann_client.get("/").status_code == 200
+    at(141 / 60)  # 61 s after the last request
+    assert sent_to_login(ann_client.get("/"))
+
+
 def test_a_session_ends_max_hours_after_login_however_busy(app, ann_client, at):
     for minutes in range(10, 12 * 60, 10):  # a request every 10 minutes, for almost 12 hours
         at(minutes)
