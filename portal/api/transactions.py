@@ -131,7 +131,7 @@ def _post_transaction(principal, account_id):
     if not principal.may(needed):
         raise ApiError(403, "forbidden", f"Forbidden: the token lacks the {needed} scope.")
     if counterparty is not None and posting["amount"] > 0 and principal.account(counterparty.id) is None:
-        raise ApiError(403, "forbidden", "Pulling money from an account needs transactions:write on that account.")
+        raise ApiError(403, "forbidden", PULL_FORBIDDEN)
 
     if key is not None:
         replay = idempotency.claim(principal.user_id, key, idempotency.fingerprint(str(account.id), body))
@@ -152,6 +152,9 @@ def _post_transaction(principal, account_id):
     if key is not None:
         idempotency.remember(principal.user_id, key, 201, result)
     return result, 201, {"Location": _location(account_id, result["id"])}
+
+
+PULL_FORBIDDEN = "Pulling money from an account needs transactions:write on that account."
 
 
 def _audit_refusal(account_id, code, message, invalid_input, errors=None):
@@ -211,15 +214,20 @@ def _payee(counterparty_id, account, principal, amount, value_date):
     """Return the counterparty account the principal may name, or raise the one validation_error for any other.
 
     The owner's own accounts are theirs to know: the ledger says precisely what is wrong with them, if anything.
-    Any other account can only be paid (never pulled from), and only while it can take the payment; whether it
-    does not exist, is a system account, is frozen, closed, in another currency or opened after the value date,
-    the answer is the same, so a token cannot learn another customer's accounts or their state from it.
+    Any other account can only be paid, and only while it can take the payment; whether it does not exist, is a
+    system account, is frozen, closed, in another currency or opened after the value date, the answer is the
+    same, so a token cannot learn another customer's accounts' state from it. Pulling from another customer's
+    account, whatever its state, is `403`: it needs transactions:write on that account, which no token of this
+    owner can hold (the contract's rule). That tells an account with this id exists, which paying it tells
+    already; ids are random UUIDs, so only someone given the id can ask.
     """
     counterparty = db.session.get(Account, counterparty_id)
     if counterparty is None or counterparty.kind != AccountKind.CUSTOMER.value:
         raise validation_error(dict(UNKNOWN_COUNTERPARTY))
     if counterparty.owner_id == principal.user_id:
         return counterparty
+    if amount > 0:
+        raise ApiError(403, "forbidden", PULL_FORBIDDEN)
     payable = (amount < 0 and counterparty.status == AccountStatus.ACTIVE.value
                and counterparty.currency == account.currency
                and (value_date or ledger.today()) >= counterparty.opened_on)

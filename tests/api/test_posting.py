@@ -87,11 +87,13 @@ def test_pulling_money_needs_write_on_the_counterparty_too(client, customer, str
     assert response.status_code == 403 and response.get_json()["code"] == "forbidden"
     after = snapshot()
     assert after.pop("audit_events") == before.pop("audit_events") + 1 and after == before
-    # Another customer's account is never pulled from, and says so the way an unknown account would (no oracle).
+    # Nor is another customer's account: no token of this customer can hold transactions:write on it.
+    before = snapshot()
     response = client.post(f"/api/v1/accounts/{customer.savings.id}/transactions", headers=bearer(secret),
                            json={"amount": "5.00", "counterparty_account_id": str(stranger.main.id)})
-    assert response.status_code == 400
-    assert response.get_json()["errors"] == {"counterparty_account_id": "is not a known account"}
+    assert response.status_code == 403 and response.get_json()["code"] == "forbidden"
+    after = snapshot()
+    assert after.pop("audit_events") == before.pop("audit_events") + 1 and after == before
 
 
 def refused(client, customer, body, status, code, field=None, account=None, headers=None):
