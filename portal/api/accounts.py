@@ -5,7 +5,7 @@ from flask_restx import Namespace, Resource
 from portal import ledger
 from portal.api.auth import granted_account, require_scope
 from portal.api.docs import documented, nullable
-from portal.api.params import query_date, validation_error
+from portal.api.params import only_query, query_date, validation_error
 from portal.api.presenters import account_json
 from portal.extensions import db
 from portal.models import Account, AccountStatus, Scope
@@ -47,10 +47,11 @@ balance_model = ns.schema_model("Balance", {
 class AccountList(Resource):
     """The accounts granted to the token."""
 
-    @documented(ns, 200, account_list_model, errors=(401, 403))
+    @documented(ns, 200, account_list_model, errors=(400, 401, 403))
     @require_scope(Scope.ACCOUNTS_READ)
     def get(self):
         """List the accounts granted to the token."""
+        only_query()
         accounts = db.session.scalars(g.principal.accounts().order_by(Account.opened_on, Account.number))
         return {"data": [account_json(account) for account in accounts]}
 
@@ -60,11 +61,13 @@ class AccountList(Resource):
 class AccountDetail(Resource):
     """One account granted to the token."""
 
-    @documented(ns, 200, account_model, errors=(401, 403, 404))
+    @documented(ns, 200, account_model, errors=(400, 401, 403, 404))
     @require_scope(Scope.ACCOUNTS_READ)
     def get(self, account_id):
         """Show one account."""
-        return account_json(granted_account(g.principal, account_id))
+        account = granted_account(g.principal, account_id)
+        only_query()
+        return account_json(account)
 
 
 @ns.route("/<uuid:account_id>/balance")
@@ -79,6 +82,7 @@ class AccountBalance(Resource):
     def get(self, account_id):
         """Show the account's current balance, or its balance at the end of a date."""
         account = granted_account(g.principal, account_id)
+        only_query("date")
         day = query_date("date")
         if day is None:
             balance = account.balance

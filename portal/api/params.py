@@ -28,6 +28,22 @@ def query_date(name):
     return None if value is None else parse_date(value, name)
 
 
+def only_query(*allowed):
+    """Refuse a query parameter the endpoint does not take, or one given twice (400 naming each).
+
+    A misspelt or misplaced filter (`date` on the transactions list) would otherwise be ignored and answer
+    something the client did not ask for; a repeated one would be resolved by a guess.
+    """
+    problems = {}
+    for name, values in request.args.lists():
+        if name not in allowed:
+            problems[name] = "is not a parameter of this endpoint"
+        elif len(values) > 1:
+            problems[name] = "must be given once"
+    if problems:
+        raise validation_error(dict(sorted(problems.items())))
+
+
 def query_int(name, *, default, low, high):
     """Parse query parameter `name` as a whole number from `low` to `high`; return `default` when it is absent."""
     value = request.args.get(name)
@@ -55,7 +71,9 @@ def json_object(allowed):
         # Werkzeug stops reading a streamed (chunked) body at the limit without saying whether more was sent.
         raise http_error(413)
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, object_pairs_hook=_object_without_repeats)
+    except _RepeatedKey as exc:
+        raise validation_error({"body": f"has the key {exc.key!r} more than once"}) from None
     except RecursionError:  # the parser recurses once per level of nesting: `[[[[…` would otherwise be a 500
         raise validation_error({"body": "is nested too deeply"}, "The body is nested too deeply.") from None
     except ValueError:  # also bytes that are not UTF-8
@@ -69,6 +87,21 @@ def json_object(allowed):
     if unknown:
         raise validation_error(dict.fromkeys(unknown, "is not a known field"))
     return body
+
+
+class _RepeatedKey(Exception):
+    def __init__(self, key):
+        super().__init__(key)
+        self.key = key[:64]
+
+
+def _object_without_repeats(pairs):
+    """A JSON object as a dict; a key given twice is refused rather than resolved by taking the last one."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen = set()
+        raise _RepeatedKey(next(key for key, _ in pairs if key in seen or seen.add(key)))
+    return result
 
 
 def _strings(document):

@@ -7,7 +7,7 @@ from portal.api import idempotency
 from portal.api.auth import granted_account, require_scope
 from portal.api.docs import documented, nullable
 from portal.api.errors import ApiError, from_ledger_error, not_found, validation_error
-from portal.api.params import json_object, parse_date, query_date, query_int
+from portal.api.params import json_object, only_query, parse_date, query_date, query_int
 from portal.api.presenters import transaction_json
 from portal.audit import Refusal
 from portal.converters import parse_uuid
@@ -92,6 +92,7 @@ class TransactionList(Resource):
     def get(self, account_id):
         """List the account's transactions, newest value date first."""
         account = granted_account(g.principal, account_id)
+        only_query("from", "to", "limit", "cursor")
         date_from, date_to = query_date("from"), query_date("to")
         if date_from and date_to and date_from > date_to:
             raise validation_error({"from": "must not be after `to`"})
@@ -242,11 +243,12 @@ def _payee(counterparty_id, account, principal, amount, value_date):
 class TransactionDetail(Resource):
     """One transaction of an account."""
 
-    @documented(ns, 200, transaction_model, errors=(401, 403, 404))
+    @documented(ns, 200, transaction_model, errors=(400, 401, 403, 404))
     @require_scope(Scope.TRANSACTIONS_READ)
     def get(self, account_id, transaction_id):
         """Show one transaction, as seen from the account."""
         account = granted_account(g.principal, account_id)
+        only_query()
         line = history.account_transaction(account, transaction_id)
         if line is None:
             raise not_found("transaction")
