@@ -443,3 +443,71 @@ def test_a_posting_never_waits_on_the_sealers_head(pg_app):
         db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
                              .where(AuditEvent.position.is_(None))) >= 2
+
+
+# --- the follower, and events written before the chain existed ---------------------------------------------------
+
+def test_seal_follow_keeps_sealing_as_events_arrive_and_stops_on_sigterm(app):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from tests.conftest import ROOT
+
+    def wait_until_sealed(deadline=30):
+        stop = time.monotonic() + deadline
+        while time.monotonic() < stop:
+            unsealed = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                                         .where(AuditEvent.position.is_(None), AuditEvent.action == "test.event"))
+            db.session.rollback()
+            if unsealed == 0:
+                return True
+            time.sleep(0.1)
+        return False
+
+    record_events(3)
+    env = {**os.environ, "PORTAL_ENV": "testing", "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"]}
+    follower = subprocess.Popen([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "audit", "seal",
+                                 "--follow", "--interval", "0.1"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+    try:
+        assert wait_until_sealed()
+        record_events(4)  # arriving while it follows
+        assert wait_until_sealed()
+    finally:
+        follower.send_signal(signal.SIGTERM)
+        output, _ = follower.communicate(timeout=30)
+    assert follower.returncode == 0, output
+    assert "audit seal: following from position 0" in output and "lag" in output
+    report = chain.verify(db.engine, clock.now())
+    assert report.ok and report.sealed >= 7
+    follow = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "audit.seal")).one()
+    assert follow.changes == {"follow": [None, True]} and follow.position is not None  # it sealed its own event
+
+
+def test_events_written_before_the_chain_get_their_canonical_bytes_from_the_migration(app, runner):
+    from flask_migrate import downgrade, upgrade
+
+    from tests.conftest import MIGRATIONS
+
+    db.session.remove()
+    downgrade(directory=MIGRATIONS, revision="0009")
+    try:
+        db.session.execute(sa.text(
+            "INSERT INTO audit_events (occurred_at, actor_type, action, outcome, changes, reason) "
+            "VALUES (:at, 'system', 'test.old', 'success', :changes, 'before the chain')"),
+            {"at": dt.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC) if db.engine.dialect.name == "postgresql"
+             else "2026-01-02 03:04:05.000006", "changes": json.dumps({"b": [1, 2.5], "a": ["x", None]})})
+        db.session.commit()
+    finally:
+        db.session.remove()
+        upgrade(directory=MIGRATIONS)
+    row = db.session.execute(sa.select(AuditEvent.__table__)).one()
+    assert row.canonical == canonical_bytes(row._mapping)
+    assert b'"occurred_at":"2026-01-02T03:04:05.000006Z"' in row.canonical
+    assert invoke(runner, "audit", "seal").exit_code == 0
+    assert invoke(runner, "audit", "verify").exit_code == 0
+    assert db.session.scalar(sa.select(AuditEvent.position).where(AuditEvent.action == "test.old")) == 1

@@ -58,6 +58,12 @@ class Sealed:
     lag_seconds: Optional[float] = None  # how long the oldest event of the pass waited to be sealed
 
 
+_SEAL_ROWS_PG = sa.text(
+    "UPDATE audit_events AS e SET position = v.position, link = v.link "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:positions AS bigint[]), CAST(:links AS bytea[])) "
+    "AS v(id, position, link) WHERE e.id = v.id")
+
+
 def head_position(session):
     """Return the position the sealer last recorded (0 before the first seal)."""
     return session.scalar(sa.select(_head.c.position).where(_head.c.id == 1)) or 0
@@ -87,11 +93,16 @@ def seal(session, now, batch=SEAL_BATCH):
         position += 1
         link = link_of(link, row.canonical)
         updates.append({"event_id": row.id, "new_position": position, "new_link": link})
-    session.execute(
-        sa.update(_events).where(_events.c.id == sa.bindparam("event_id"))
-        .values(position=sa.bindparam("new_position"), link=sa.bindparam("new_link")),
-        updates,
-    )
+    if session.get_bind().dialect.name == "postgresql":  # one statement for the batch, not one per row
+        session.execute(_SEAL_ROWS_PG, {"ids": [u["event_id"] for u in updates],
+                                        "positions": [u["new_position"] for u in updates],
+                                        "links": [u["new_link"] for u in updates]})
+    else:
+        session.execute(
+            sa.update(_events).where(_events.c.id == sa.bindparam("event_id"))
+            .values(position=sa.bindparam("new_position"), link=sa.bindparam("new_link")),
+            updates,
+        )
     session.execute(sa.update(_head).where(_head.c.id == 1).values(
         position=position, link=link, event_at=rows[-1].occurred_at, sealed_at=now))
     oldest = min(row.occurred_at for row in rows)

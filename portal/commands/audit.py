@@ -1,5 +1,5 @@
 """`flask audit seal|verify|checkpoint`: the sealed hash chain over the audit log (docs/operations.md)."""
-import logging
+import signal
 import time
 
 import click
@@ -13,7 +13,6 @@ from portal.extensions import db
 from portal.kernel import clock
 
 group = click.Group("audit", help="Seal the audit log into its hash chain, verify it, sign checkpoints.")
-log = logging.getLogger("portal.audit.sealer")
 
 CHAIN = "audit_chain"
 
@@ -48,29 +47,34 @@ def seal(follow, interval, batch):
     db.session.rollback()
     if follow:
         _record(actor, "audit.seal", changes={"follow": [None, True]}, object_id=str(start))
-        click.echo(f"audit seal: following from position {start}", err=True)
-    total, position = 0, start
+        click.echo(f"audit seal: following from position {start}")
+    total, position = _seal_until(actor, start, batch, interval if follow else None)
+    if not follow:
+        _record(actor, "audit.seal", object_id=str(position), changes={"position": [start, position]})
+    click.echo(f"audit seal: {total} events sealed, the chain ends at position {position}")
+
+
+def _seal_until(actor, position, batch, interval):
+    """Seal batches until none is waiting (`interval` None) or, following, until SIGTERM or Ctrl-C."""
+    total, stopping = 0, []
+    if interval is not None:  # a container stop (SIGTERM) ends the loop after the batch in hand
+        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
-        while True:
+        while not stopping:
             try:
                 sealed = _seal_once(batch)
             except audit_chain.ChainError as exc:
                 _fail(actor, "audit.seal", "chain.unsealable", str(exc), object_id=str(position))
             total, position = total + sealed.count, sealed.position
-            if sealed.count:
-                log.info("sealed %d events up to position %d, lag %.3f s", sealed.count, sealed.position,
-                         sealed.lag_seconds)
-                if follow:
-                    click.echo(f"sealed {sealed.count} up to {sealed.position} lag {sealed.lag_seconds:.3f}s")
+            if sealed.count and interval is not None:
+                click.echo(f"sealed {sealed.count} up to {sealed.position} lag {sealed.lag_seconds:.3f}s")
             if sealed.count < batch:
-                if not follow:
+                if interval is None:
                     break
                 time.sleep(interval)
     except KeyboardInterrupt:
         pass
-    if not follow:
-        _record(actor, "audit.seal", object_id=str(position), changes={"position": [start, position]})
-    click.echo(f"audit seal: {total} events sealed, the chain ends at position {position}")
+    return total, position
 
 
 def _checkpoint_key():
