@@ -37,7 +37,12 @@ def _timestamp(value):
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _json_value(value):
+    if type(value) in _PLAIN:  # most values: the fast path (verify recomputes this for every event)
+        return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):

@@ -227,6 +227,7 @@ class Report:
 
 _COLUMNS = [_events.c.id, _events.c.position, _events.c.link, _events.c.canonical] + [
     _events.c[name] for name in FIELDS]
+_FIRST_FIELD = 4  # the fields follow id, position, link and canonical in each row read
 
 
 def _pages(connection, after=0, page=VERIFY_PAGE):
@@ -276,7 +277,7 @@ def _walk(connection, report, checkpoint):
         if row.canonical is None or row.link is None:
             return Problem("edited", f"edited event {where}: its sealed bytes or link were removed",
                            row.position, row.id)
-        if canonical_bytes(row._mapping) != row.canonical:
+        if canonical_bytes(dict(zip(FIELDS, row[_FIRST_FIELD:], strict=True))) != row.canonical:
             return Problem("edited", f"edited event {where}: its columns no longer match the bytes it was sealed "
                                      "with", row.position, row.id)
         if row.link != link_of(previous_link, row.canonical):
