@@ -44,3 +44,16 @@ def test_the_dashboard_shows_a_failed_verify_with_what_it_found(app, as_role, ba
     db.session.rollback()
     text = chain_card(as_role("viewer"))
     assert "Last verify: FAILED" in text and "edited event at position 1" in text
+
+
+def test_an_events_page_shows_its_chain_position_and_link(app, as_role, bank):
+    runner = app.test_cli_runner()
+    db.session.commit()
+    assert runner.invoke(args=["audit", "seal"]).exit_code == 0
+    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.position == 1)).one()
+    waiting = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.position.is_(None))).first()
+    db.session.rollback()
+    viewer = as_role("viewer")
+    page = viewer.get(f"/admin/auditevent/details/?id={event.id}").text
+    assert "Chain position" in page and event.link.hex() in page
+    assert "not sealed yet" in viewer.get(f"/admin/auditevent/details/?id={waiting.id}").text
