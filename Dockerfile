@@ -1,8 +1,10 @@
 # The app's production image: gunicorn serving wsgi:app as a non-root user, migrations as a one-off command.
 #
 #   podman build -t ledger-portal .            (or docker build; see docs/deploy-aws.md)
-#   podman run -e DATABASE_URL=… -e SECRET_KEY=… -p 8000:8000 ledger-portal
-#   podman run -e DATABASE_URL=… -e SECRET_KEY=… ledger-portal flask --app wsgi db upgrade
+#   podman run -e DATABASE_URL=… -e SECRET_KEY=… -e AUDIT_CHECKPOINT_KEY=… -p 8000:8000 ledger-portal
+#   podman run -e DATABASE_URL=… -e SECRET_KEY=… -e AUDIT_CHECKPOINT_KEY=… ledger-portal flask --app wsgi db upgrade
+#   podman run -e DATABASE_URL=… -e SECRET_KEY=… -e AUDIT_CHECKPOINT_KEY=… ledger-portal \
+#       flask --app wsgi audit seal --follow          (the audit sealer, beside the app: docs/operations.md)
 #
 # BASE_IMAGE must provide python3 (3.11) with venv; the default is the official slim image. A machine without
 # registry access can build on a local Debian bookworm base instead (docs/deploy-aws.md, "Building offline").

@@ -9,7 +9,8 @@ FLASK := $(BIN)/flask --app wsgi
 run: install migrate demo  ## serve the app with demo data on http://127.0.0.1:5000
 	PORTAL_ENV=$${PORTAL_ENV:-development} $(FLASK) run --host 127.0.0.1 --port 5000
 
-# Production mode against PostgreSQL: DATABASE_URL and SECRET_KEY must be set (see docs/operations.md). Rate
+# Production mode against PostgreSQL: DATABASE_URL, SECRET_KEY and AUDIT_CHECKPOINT_KEY must be set, and
+# `flask audit seal --follow` run beside it (see docs/operations.md). Rate
 # limits count in the local Redis unless RATELIMIT_STORAGE_URI says otherwise: several workers counting alone
 # (memory://) would each let the whole limit through, and gunicorn refuses to start that way.
 serve: install  ## migrate, then serve with gunicorn (deploy/gunicorn.conf.py) on 0.0.0.0:8000

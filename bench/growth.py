@@ -85,11 +85,12 @@ def main():
 
     url = fresh_database("portal_growth")
     env = {**os.environ, "DATABASE_URL": url, "PORTAL_ENV": "production", "SECRET_KEY": "growth-" + "x" * 32,
+           "AUDIT_CHECKPOINT_KEY": "growth-" + "k" * 32,
            "API_RATE_LIMIT": "100000000/minute", "LOG_LEVEL": "WARNING"}
     if flask(env, "db", "upgrade").returncode:
         raise SystemExit("migration failed")
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "PORTAL_ENV", "SECRET_KEY", "API_RATE_LIMIT",
-                                           "LOG_LEVEL")})
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "PORTAL_ENV", "SECRET_KEY", "AUDIT_CHECKPOINT_KEY",
+                                           "API_RATE_LIMIT", "LOG_LEVEL")})
     from portal import create_app
 
     app = create_app()

@@ -132,6 +132,7 @@ def main():
     app_url = fresh_database("portal_bench")
     floor_url = fresh_database("portal_bench_floor")
     env = {**os.environ, "DATABASE_URL": app_url, "PORTAL_ENV": "production", "SECRET_KEY": "bench-only-" + "x" * 32,
+           "AUDIT_CHECKPOINT_KEY": "bench-only-" + "k" * 32,
            "API_RATE_LIMIT": "100000000/minute", "LOG_LEVEL": "WARNING"}
     result = flask(env, "db", "upgrade")
     if result.returncode:

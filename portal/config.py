@@ -72,6 +72,8 @@ class Config:
         # A stuck query or lock wait is cancelled (the request answers 503) instead of holding a worker forever.
         self.DATABASE_STATEMENT_TIMEOUT_MS = _int_env("DATABASE_STATEMENT_TIMEOUT_MS", "5000")
         self.SECRET_KEY = _env("SECRET_KEY")
+        # Signs the audit chain's checkpoints (`flask audit checkpoint`), which are kept outside the database.
+        self.AUDIT_CHECKPOINT_KEY = _env("AUDIT_CHECKPOINT_KEY")
         self.BANK_TIMEZONE = _env("BANK_TIMEZONE", "UTC")
         # Every body the app takes is small (an API posting, a form): a larger one is refused with 413, before
         # it is read when its Content-Length says so, and as soon as it passes the limit when it is streamed.
@@ -134,6 +136,9 @@ class DevelopmentConfig(Config):
         if not self.SECRET_KEY:
             # Sessions do not survive a restart; that is the price of not shipping a default secret.
             self.SECRET_KEY = secrets.token_urlsafe(32)
+        # No made-up checkpoint key: a checkpoint signed with a per-process key could never be checked again.
+        # Without one, `flask audit checkpoint` and `verify --checkpoint` refuse to run; the rest works.
+        self.AUDIT_CHECKPOINT_KEY = self.AUDIT_CHECKPOINT_KEY or ""
 
 
 class TestingConfig(DevelopmentConfig):
@@ -158,6 +163,8 @@ class ProductionConfig(Config):
     def validate(self):
         """Refuse what every environment refuses, and also the debugger (DEBUG or FLASK_DEBUG)."""
         super().validate()
+        if not self.AUDIT_CHECKPOINT_KEY:
+            raise ConfigError(f"AUDIT_CHECKPOINT_KEY must be set in the environment ({self.ENV_NAME} configuration)")
         # `flask run --debug` (FLASK_DEBUG) would serve Werkzeug's interactive debugger: code execution.
         if _env("FLASK_DEBUG", "0").lower() not in ("0", "false", "no"):
             raise ConfigError("FLASK_DEBUG must not be set in production: it turns on the interactive debugger")

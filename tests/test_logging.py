@@ -36,6 +36,7 @@ def stderr(monkeypatch):
 def app_in(monkeypatch, env):
     monkeypatch.setenv("PORTAL_ENV", env)
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("AUDIT_CHECKPOINT_KEY", "k" * 40)
     monkeypatch.delenv("LOG_FORMAT", raising=False)
     return create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
 

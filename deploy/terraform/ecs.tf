@@ -39,8 +39,9 @@ resource "aws_iam_role_policy_attachment" "execution" {
 
 data "aws_iam_policy_document" "read_secrets" {
   statement {
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [aws_secretsmanager_secret.secret_key.arn, aws_db_instance.main.master_user_secret[0].secret_arn]
+    actions = ["secretsmanager:GetSecretValue"]
+    resources = [aws_secretsmanager_secret.secret_key.arn, aws_secretsmanager_secret.audit_checkpoint_key.arn,
+    aws_db_instance.main.master_user_secret[0].secret_arn]
   }
 }
 
@@ -71,6 +72,7 @@ locals {
   ]
   secrets = [
     { name = "SECRET_KEY", valueFrom = aws_secretsmanager_secret.secret_key.arn },
+    { name = "AUDIT_CHECKPOINT_KEY", valueFrom = aws_secretsmanager_secret.audit_checkpoint_key.arn },
     { name = "DATABASE_PASSWORD", valueFrom = "${aws_db_instance.main.master_user_secret[0].secret_arn}:password::" },
   ]
   log_configuration = {

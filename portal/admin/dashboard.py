@@ -1,4 +1,4 @@
-"""The back-office home: ledger health, counts, and the latest audit events."""
+"""The back-office home: ledger health, the audit chain, counts, and the latest audit events."""
 import threading
 import time
 
@@ -8,6 +8,7 @@ from flask_admin import AdminIndexView, expose
 from sqlalchemy.orm import joinedload
 
 from portal.admin.access import StaffOnly
+from portal.audit import chain as audit_chain
 from portal.auth.redirects import local_target
 from portal.corrections import approvals
 from portal.extensions import db
@@ -44,7 +45,7 @@ class DashboardView(StaffOnly, AdminIndexView):
 
     @expose("/")
     def index(self):
-        """Ledger health, counts and the latest audit events."""
+        """Ledger health, the audit chain, counts and the latest audit events."""
         report, checked_at = self.health.get()
         count = lambda model, *where: db.session.scalar(  # noqa: E731
             sa.select(sa.func.count()).select_from(model).where(*where))
@@ -59,7 +60,8 @@ class DashboardView(StaffOnly, AdminIndexView):
         latest = db.session.scalars(sa.select(AuditEvent).options(joinedload(AuditEvent.actor_user))
                                     .order_by(AuditEvent.id.desc()).limit(15)).all()
         return self.render(self._template, report=report, checked_at=checked_at, counts=counts, latest=latest,
-                           awaiting=approvals.count_pending(), four_eyes=current_app.config["FOUR_EYES"])
+                           awaiting=approvals.count_pending(), four_eyes=current_app.config["FOUR_EYES"],
+                           chain=audit_chain.state(db.session))
 
     @expose("/health/refresh", methods=["POST"])
     def refresh_health(self):

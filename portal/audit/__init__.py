@@ -7,6 +7,7 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Optional
 
+from portal.audit.canonical import canonical_bytes
 from portal.extensions import db
 from portal.kernel import clock
 from portal.kernel.errors import DomainError
@@ -116,7 +117,7 @@ def record(actor, action, *, object_type=None, object_id=None, subject_user_id=N
     Refusals are recorded with what was asked, so text here may hold what no database stores (a lone surrogate,
     NUL): it is written escaped, and the record of a refusal never fails for the input that was refused.
     """
-    db.session.execute(_INSERT_EVENT, dict(
+    event = dict(
         occurred_at=clock.now(),
         actor_type=actor.type,
         actor_user_id=actor.user_id,
@@ -138,5 +139,7 @@ def record(actor, action, *, object_type=None, object_id=None, subject_user_id=N
         outcome=outcome,
         refusal_code=None if refusal is None else refusal.code[:64],
         refusal_message=None if refusal is None else storable(refusal.message[:2000]),
-    ))
+    )
+    event["canonical"] = canonical_bytes(event)  # what the sealer chains; position and link come later
+    db.session.execute(_INSERT_EVENT, event)
 

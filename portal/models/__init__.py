@@ -11,7 +11,7 @@ from portal.models.apps import (
     ThirdPartyApp,
     consent_accounts,
 )
-from portal.models.audit import AuditEvent
+from portal.models.audit import AuditChainHead, AuditEvent
 from portal.models.base import Base
 from portal.models.idempotency import IdempotencyKey
 from portal.models.ledger import DailyBalance, Entry, Transaction, TransactionKind
@@ -20,9 +20,9 @@ from portal.models.tokens import CUSTOMER_SCOPES, ApiToken, Scope, api_token_acc
 from portal.models.users import Role, User
 
 __all__ = [
-    "CUSTOMER_SCOPES", "Account", "AccountKind", "AccountStatus", "ApiToken", "AppStatus", "AuditEvent",
-    "AuthorizationCode", "Base", "ClientType", "Consent", "ConsentStatus", "DailyBalance", "Entry", "IdempotencyKey",
-    "OAuthToken", "PasswordReset", "REQUEST_STATUSES", "RequestedCorrection", "Role", "Scope", "SystemCode",
-    "ThirdPartyApp", "Transaction", "TransactionKind",
+    "CUSTOMER_SCOPES", "Account", "AccountKind", "AccountStatus", "ApiToken", "AppStatus", "AuditChainHead",
+    "AuditEvent", "AuthorizationCode", "Base", "ClientType", "Consent", "ConsentStatus", "DailyBalance", "Entry",
+    "IdempotencyKey", "OAuthToken", "PasswordReset", "REQUEST_STATUSES", "RequestedCorrection", "Role", "Scope",
+    "SystemCode", "ThirdPartyApp", "Transaction", "TransactionKind",
     "User", "api_token_accounts", "consent_accounts",
 ]

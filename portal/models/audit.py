@@ -20,6 +20,9 @@ class AuditEvent(Base):
         sa.CheckConstraint(f"actor_type IN {ACTOR_TYPES!r}", name="actor_type_known"),
         sa.Index("ix_audit_events_object", "object_type", "object_id"),
         sa.Index("ix_audit_events_subject", "subject_user_id", "id"),
+        # The sealer's queue: the events not yet in the chain, in id order (a small partial index).
+        sa.Index("ix_audit_events_unsealed", "id", postgresql_where=sa.text("position IS NULL"),
+                 sqlite_where=sa.text("position IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
@@ -58,6 +61,30 @@ class AuditEvent(Base):
     subject_user = relationship("User", foreign_keys=[subject_user_id], viewonly=True)
     outcome: Mapped[str] = mapped_column(sa.String(16), default="success")
 
+    # The hash chain (portal/audit/chain.py). `canonical` is the event's fixed serialisation, written with the
+    # row; `position` and `link` are set once, later, by the sealer (the only UPDATE the trigger lets through).
+    canonical: Mapped[Optional[bytes]] = mapped_column(sa.LargeBinary)
+    position: Mapped[Optional[int]] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                                                    index=True, unique=True)
+    link: Mapped[Optional[bytes]] = mapped_column(sa.LargeBinary)
+
     def __repr__(self):
         """Show the event by id, action and outcome."""
         return f"<AuditEvent {self.id} {self.action} {self.outcome}>"
+
+
+class AuditChainHead(Base):
+    """The last sealed position and link, as the sealer recorded it: one row, touched by sealers only.
+
+    Sealers lock it (so two never fork the chain); `audit verify` compares the chain's end with it (a shorter
+    chain is a truncated tail). No posting reads or writes it.
+    """
+
+    __tablename__ = "audit_chain_head"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    position: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"))
+    link: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    event_at: Mapped[Optional[dt.datetime]]  # when the last sealed event occurred
+    sealed_at: Mapped[Optional[dt.datetime]]  # when the sealer last moved the head

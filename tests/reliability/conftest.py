@@ -89,6 +89,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         environment = {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": SECRET_KEY,
+                       "AUDIT_CHECKPOINT_KEY": SECRET_KEY,
                        "DATABASE_URL": f"{database_url}{'&' if '?' in database_url else '?'}"
                                        f"application_name={APPLICATION_NAME}",
                        "API_RATE_LIMIT": "1000000/minute", "LOG_LEVEL": "WARNING",

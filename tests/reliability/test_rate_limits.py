@@ -97,7 +97,8 @@ def test_without_a_shared_store_each_process_counts_alone(serve, small_bank):
 
 
 def production_env(**env):
-    return {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": SECRET_KEY, "LOG_LEVEL": "WARNING",
+    return {**os.environ, "PORTAL_ENV": "production", "SECRET_KEY": SECRET_KEY, "AUDIT_CHECKPOINT_KEY": SECRET_KEY,
+            "LOG_LEVEL": "WARNING",
             **{key: str(value) for key, value in env.items()}}
 
 

@@ -66,13 +66,16 @@ class AuditView(PortalModelView):
                      "actor_token": "Token", "object_type": "Object", "object_id": "Object id",
                      "subject_user": "About customer", "request_id": "Request id (server)",
                      "client_request_id": "Request id (client)", "refusal_code": "Refused as",
-                     "refusal_message": "Refusal", "reason": "Staff reason"}
+                     "refusal_message": "Refusal", "reason": "Staff reason", "position": "Chain position",
+                     "link": "Chain link (SHA-256)"}
     column_formatters = {"occurred_at": lambda v, c, m, n: m.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
                          "actor_user": lambda v, c, m, n: _user_cell(m.actor_user) or m.actor_type,
                          "object_id": lambda v, c, m, n: f"{m.object_type or ''} {m.object_id or ''}".strip(),
                          "reason": lambda v, c, m, n: _shortened(m.reason),
                          "subject_user": lambda v, c, m, n: _user_cell(m.subject_user),
-                         "actor_token": lambda v, c, m, n: _token_cell(m.actor_token)}
+                         "actor_token": lambda v, c, m, n: _token_cell(m.actor_token),
+                         "position": lambda v, c, m, n: "not sealed yet" if m.position is None else m.position,
+                         "link": lambda v, c, m, n: m.link.hex() if m.link else ""}
     column_formatters_export = {
         "occurred_at": lambda v, c, m, n: m.occurred_at.isoformat(),
         "actor_user": lambda v, c, m, n: m.actor_user.email if m.actor_user else "",
@@ -87,7 +90,7 @@ class AuditView(PortalModelView):
     column_default_sort = ("id", True)
     column_details_list = ["id", "occurred_at", "actor_type", "actor_user", "actor_token", "ip", "user_agent",
                            "request_id", "client_request_id", "action", "object_type", "object_id", "subject_user",
-                           "changes", "reason", "outcome", "refusal_code", "refusal_message"]
+                           "changes", "reason", "outcome", "refusal_code", "refusal_message", "position", "link"]
     list_template = "admin/audit_list.html"
     search_placeholder_text = "Action, object id, reason, request id, IP, or a person's email or name"
 
