@@ -117,6 +117,20 @@ def account_history(account, *, after=None, date_from=None, date_to=None, limit=
     return [_line(row, account.currency) for row in db.session.execute(query, {"account_id": account.id})]
 
 
+def lines_between(account, date_from, date_to, *, also=()):
+    """Return every line with a value date from `date_from` to `date_to` (inclusive), oldest first, and the
+    values of the scalar subqueries `also` read in the same statement (None when there are no lines).
+
+    One range scan of the (account_id, value_date, id) index: its cost is the range's lines, not the history's.
+    Read in one statement, the extra values (balances) and the lines come from one snapshot of the database.
+    """
+    query = (_LINES.add_columns(*also).where(Entry.value_date >= date_from, Entry.value_date <= date_to)
+             .order_by(Entry.value_date, Entry.id))
+    rows = db.session.execute(query, {"account_id": account.id}).all()
+    extras = tuple(rows[0][len(rows[0]) - len(also):]) if rows and also else None
+    return [_line(row, account.currency) for row in rows], extras
+
+
 def page(account, *, limit, after=None, date_from=None, date_to=None):
     """Return the page of up to `limit` lines after `after` (a Position), with the cursor of the next one.
 
