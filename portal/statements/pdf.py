@@ -110,19 +110,44 @@ class StatementPdf(FPDF):
             line = item.line
             cells = (line.value_date.isoformat(), self.printable(text), KIND_LABELS.get(line.kind, line.kind),
                      amount(statement, line.amount), amount(statement, item.balance_after))
-            wrapped = self.multi_cell(COLUMNS[1][1], LINE, cells[1], dry_run=True, output="LINES")
-            height = LINE * max(1, len(wrapped)) + 1
+            wrapped = self.wrap(cells[1], COLUMNS[1][1] - 2 * self.c_margin)
+            height = LINE * len(wrapped) + 1
             if self.get_y() + height > self.h - 18:
                 self.add_page()  # the header draws the column names again
             top = self.get_y()
             x = self.l_margin
-            for (_, width, align), value in zip(COLUMNS, cells, strict=True):
-                self.set_xy(x, top + 0.5)
-                self.multi_cell(width, LINE, value, align=align)
+            for index, ((_, width, align), value) in enumerate(zip(COLUMNS, cells, strict=True)):
+                for row, text in enumerate(wrapped if index == 1 else [value]):
+                    # Plain cells: fpdf2's multi_cell breaks lines too, at ten times the cost.
+                    self.set_xy(x, top + 0.5 + row * LINE)
+                    self.cell(width, LINE, text, align=align)
                 x += width
             self.set_y(top + height)
             self.set_draw_color(225, 225, 225)
             self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
+
+    def wrap(self, text, width):
+        """Break `text` into lines no wider than `width` mm, at spaces (inside a word only when it must)."""
+        lines, current = [], ""
+        for word in text.split(" "):
+            candidate = f"{current} {word}" if current else word
+            if self.get_string_width(candidate) <= width:
+                current = candidate
+                continue
+            if current:
+                lines.append(current)
+            current = word
+            while self.get_string_width(current) > width and len(current) > 1:  # a word wider than the column
+                low, high = 1, len(current) - 1  # the longest head that fits, by bisection
+                while low < high:
+                    middle = (low + high + 1) // 2
+                    low, high = (middle, high) if self.get_string_width(current[:middle]) <= width else (
+                        low, middle - 1)
+                cut = low
+                lines.append(current[:cut])
+                current = current[cut:]
+        lines.append(current)
+        return lines
 
     def closing(self):
         """Draw the closing balance again under the table, where a reader's eye ends."""
