@@ -12,11 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portal import ledger
+from portal.api.statements import statement_json
 from portal.extensions import db
 from portal.kernel import clock
 from portal.ledger import history
 from portal.ledger.statements import Month, Statement, StatementLine, UnknownPeriod, parse_month, periods, statement
-from portal.statements import csv_rows, statement_json
+from portal.statements import csv_rows
 from portal.statements.pdf import render
 from tests.factories import SYSTEM, make_account, make_user
 

@@ -6,6 +6,7 @@ from portal import ledger, statements
 from portal.api.auth import granted_account, require_scope
 from portal.api.docs import documented
 from portal.api.errors import ApiError, not_found, validation_error
+from portal.api.presenters import transaction_json
 from portal.ledger import statements as ledger_statements
 from portal.models import Scope
 
@@ -53,6 +54,30 @@ statement_model = ns.schema_model("Statement", {
         ]}},
     },
 })
+
+
+def statement_json(statement):
+    """Present the statement as the API's `Statement` object (each transaction with the balance after it)."""
+    transactions = []
+    for item, text, other in statements.told(statement):
+        transactions.append({**transaction_json(item.line),
+                             "balance_after": statements.amount(statement, item.balance_after),
+                             "text": text, "counterparty": other})
+    account = statement.account
+    return {
+        "account_id": str(account.id),
+        "number": account.number,
+        "currency": account.currency,
+        "period": str(statement.period),
+        "partial": statement.partial,
+        "from": statement.date_from.isoformat(),
+        "to": statement.date_to.isoformat(),
+        "opening_balance": statements.amount(statement, statement.opening),
+        "closing_balance": statements.amount(statement, statement.closing),
+        "total_in": statements.amount(statement, statement.total_in),
+        "total_out": statements.amount(statement, statement.total_out),
+        "transactions": transactions,
+    }
 
 
 def negotiated():
@@ -112,5 +137,5 @@ class StatementDetail(Resource):
         except ledger_statements.UnknownPeriod:
             raise not_found("statement") from None
         if media_type == statements.JSON:
-            return statements.statement_json(statement)
+            return statement_json(statement)
         return statements.download(statement, media_type)

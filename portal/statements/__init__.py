@@ -1,6 +1,7 @@
-"""A month's statement as the bank hands it out: JSON, CSV or PDF, the same for the API, the pages and staff.
+"""A month's statement as the bank hands it out, as CSV or PDF: the same files for the API, the pages and staff.
 
-The ledger builds the statement (`portal.ledger.statements`); this package only lays it out. A transaction
+The ledger builds the statement (`portal.ledger.statements`); this package only lays it out (the API's JSON
+`Statement` is `portal.api.statements.statement_json`, from the same lines and words). A transaction
 reads here as it reads on the account page (`display.transaction_text`), from the account holder's side.
 """
 import csv
@@ -8,7 +9,6 @@ import io
 
 from flask import Response
 
-from portal.api.presenters import transaction_json
 from portal.display import counterparty, transaction_text
 from portal.money import format_amount
 from portal.text import neutralise_formula
@@ -30,29 +30,6 @@ def told(statement):
 def amount(statement, minor):
     """A decimal string in the statement's currency: "-25.00"."""
     return format_amount(minor, statement.account.currency)
-
-
-def statement_json(statement):
-    """Present the statement as the API's `Statement` object (each transaction with the balance after it)."""
-    transactions = []
-    for item, text, other in told(statement):
-        transactions.append({**transaction_json(item.line), "balance_after": amount(statement, item.balance_after),
-                             "text": text, "counterparty": other})
-    account = statement.account
-    return {
-        "account_id": str(account.id),
-        "number": account.number,
-        "currency": account.currency,
-        "period": str(statement.period),
-        "partial": statement.partial,
-        "from": statement.date_from.isoformat(),
-        "to": statement.date_to.isoformat(),
-        "opening_balance": amount(statement, statement.opening),
-        "closing_balance": amount(statement, statement.closing),
-        "total_in": amount(statement, statement.total_in),
-        "total_out": amount(statement, statement.total_out),
-        "transactions": transactions,
-    }
 
 
 def header_rows(statement):
