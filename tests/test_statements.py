@@ -190,3 +190,33 @@ def test_text_outside_latin_1_prints_and_a_missing_glyph_never_fails_the_stateme
     text = pypdf.PdfReader(io.BytesIO(render(made))).pages[0].extract_text()
     assert "Café € łódź Ωμέγα привет" in text
     assert "漢" not in text and "??" in text  # DejaVu has no CJK (nor most emoji): a question mark stands in
+
+
+def test_statements_read_while_postings_arrive_always_add_up(pg_app):
+    """The balances and the lines come from one statement, so one snapshot: a reader never sees a posting in the
+    lines that the closing balance misses, or the other way round."""
+    from tests.test_concurrency import run_together
+
+    account = make_account(opened_on=OPENED, balance=1_000_00)
+    account_id, month = account.id, Month(2026, 11)
+
+    def work(i):
+        from portal.models import Account
+
+        problems = []
+        for n in range(25):
+            current = db.session.get(Account, account_id)
+            if i % 2:  # a writer
+                ledger.deposit(current, 1_00 + n, actor=SYSTEM, value_date=dt.date(2026, 11, 1 + n % 15))
+                db.session.commit()
+            else:  # a reader
+                made = statement(current, month)
+                running = made.opening + sum(item.line.amount for item in made.lines)
+                if running != made.closing or made.opening + made.total_in - made.total_out != made.closing:
+                    problems.append((made.opening, running, made.closing))
+                db.session.rollback()  # the next read sees what was committed since
+        return problems
+
+    assert run_together(pg_app, 8, work) == [[]] * 8
+    final = statement(db.session.get(type(account), account_id), month)
+    assert len(final.lines) == 4 * 25 and final.closing == 1_000_00 + 4 * sum(1_00 + n for n in range(25))
