@@ -122,7 +122,7 @@ LINES_PER_READ = 1000  # transactions read by primary key per statement of lines
 
 def lines_between(account, date_from, date_to, *, also=()):
     """Return every line with a value date from `date_from` to `date_to` (inclusive), oldest first, and the
-    values of the scalar subqueries `also` read in the same statement as the entries (None when there are none).
+    values of the scalar subqueries `also`, read in the same statement as the entries (None without `also`).
 
     Two steps, each costing what the range holds, never what the history or the table holds: the range's entries
     (one range scan of the (account_id, value_date, id) index) with the `also` values, in one statement and so
@@ -131,19 +131,25 @@ def lines_between(account, date_from, date_to, *, also=()):
     100 000 entries, measured by bench/growth.py). Transactions never change once written (only `reversed_by`
     appears), so the second read cannot disagree with the first's amounts.
     """
-    rows = db.session.execute(
-        sa.select(Entry.transaction_id, *also)
-        .where(Entry.account_id == account.id, Entry.value_date >= date_from, Entry.value_date <= date_to)
-        .order_by(Entry.value_date, Entry.id)).all()
-    if not rows:
-        return [], None
-    ids = [row[0] for row in rows]
+    in_range = sa.and_(Entry.account_id == account.id, Entry.value_date >= date_from, Entry.value_date <= date_to)
+    if also:
+        # The `also` row, joined to the range's entries: one row of values even when the range has no entries,
+        # so the values never come from a statement (and a snapshot) of their own.
+        values = sa.select(*also).subquery("also_values")
+        query = sa.select(Entry.transaction_id, values).select_from(values.outerjoin(Entry, in_range))
+    else:
+        query = sa.select(Entry.transaction_id).where(in_range)
+    rows = db.session.execute(query.order_by(Entry.value_date, Entry.id)).all()
+    extras = tuple(rows[0][1:]) if also and rows else None
+    ids = [row[0] for row in rows if row[0] is not None]
+    if not ids:
+        return [], extras
     found = {}
     for start in range(0, len(ids), LINES_PER_READ):
         query = _LINES.where(Entry.transaction_id.in_(ids[start:start + LINES_PER_READ]))
         for row in db.session.execute(query, {"account_id": account.id}):
             found[row[1]] = _line(row, account.currency)
-    return [found[transaction_id] for transaction_id in ids], tuple(rows[0][1:]) if also else None
+    return [found[transaction_id] for transaction_id in ids], extras
 
 
 def page(account, *, limit, after=None, date_from=None, date_to=None):

@@ -13,7 +13,6 @@ from typing import Optional
 import sqlalchemy as sa
 
 from portal import audit
-from portal.extensions import db
 from portal.kernel import clock
 from portal.ledger import history
 from portal.ledger.errors import DomainError, ValidationError
@@ -133,8 +132,6 @@ def statement(account, month, *, today=None):
     balances = (_closing_on_or_before(account.id, date_from - dt.timedelta(days=1)).label("opening"),
                 _closing_on_or_before(account.id, date_to).label("closing"))
     lines, read = history.lines_between(account, date_from, date_to, also=balances)
-    if read is None:  # no lines this month: the two balances alone (they are equal)
-        read = tuple(db.session.execute(sa.select(*balances)).one())
     opening, closing = (int(value) for value in read)
     facts = history.particulars(lines)
     running, total_in, total_out, told = opening, 0, 0, []
