@@ -98,12 +98,12 @@ def db_queries(account_id, today, month=None, month_ids=()):
     }
     if month is not None:  # the statement's two reads: the month's entries with both balances, then by key
         queries["statement: month's entries and balances"] = (
-            "SELECT e.transaction_id, "
+            "SELECT e.transaction_id, b.opening, b.closing FROM (SELECT "
             "(SELECT closing FROM daily_balances WHERE account_id = :a AND day <= :before "
-            " ORDER BY day DESC LIMIT 1), "
+            " ORDER BY day DESC LIMIT 1) AS opening, "
             "(SELECT closing FROM daily_balances WHERE account_id = :a AND day <= :last ORDER BY day DESC LIMIT 1) "
-            "FROM entries e WHERE e.account_id = :a AND e.value_date >= :first AND e.value_date <= :last "
-            "ORDER BY e.value_date, e.id",
+            "AS closing) AS b LEFT JOIN entries e ON e.account_id = :a AND e.value_date >= :first "
+            "AND e.value_date <= :last ORDER BY e.value_date, e.id",
             {"a": account_id, "first": month.first_day, "last": month.last_day,
              "before": month.first_day - dt.timedelta(days=1)})
         queries["statement: their 1 000 transactions by key"] = (
