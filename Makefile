@@ -30,7 +30,7 @@ audit: install-dev  ## known vulnerabilities in the pinned requirements (needs P
 	$(BIN)/pip-audit --strict --progress-spinner off -r requirements.txt
 
 screenshots: install-dev  ## refresh docs/screenshots from the browser tests (needs Debian's chromium)
-	SCREENSHOT_DIR=docs/screenshots REQUIRE_BROWSER=1 $(BIN)/pytest tests/web/test_browser.py tests/admin/test_browser.py -q
+	SCREENSHOT_DIR=docs/screenshots REQUIRE_BROWSER=1 $(BIN)/pytest tests/web/test_browser.py tests/web/test_statements_browser.py tests/admin/test_browser.py -q
 
 install: $(VENV)/.runtime-installed
 install-dev: $(VENV)/.dev-installed

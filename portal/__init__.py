@@ -27,6 +27,7 @@ from portal.extensions import db, limiter, migrate
 from portal.observability import configure_logging
 from portal.web import connected_apps  # noqa: F401 -- its pages join the web blueprint
 from portal.web import routes as web
+from portal.web import statements as web_statements  # noqa: F401 -- its pages join the web blueprint
 
 ROOT = Path(__file__).resolve().parent.parent
 

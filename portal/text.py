@@ -45,3 +45,19 @@ def storable(text):
     if not isinstance(text, str) or _UNSTORABLE.search(text) is None:
         return text
     return _UNSTORABLE.sub(lambda found: found.group().encode("unicode_escape").decode("ascii"), text)
+
+
+# A spreadsheet runs a cell that starts with one of these; prefixing a quote makes it text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# A plain decimal number (a negative amount) is a number to a spreadsheet, not a formula: it stays as it is.
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def neutralise_formula(value):
+    """Make a CSV cell safe to open in a spreadsheet (no formula injection); plain numbers stay numbers.
+
+    Shared by every CSV the bank writes: the back-office exports and the statements.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value

@@ -16,25 +16,11 @@ from portal.display import money
 from portal.extensions import db
 from portal.ledger import numbers
 from portal.money import format_amount
+from portal.text import neutralise_formula
 
 # The last page a list offers: times the largest page size, still far inside BIGINT (an OFFSET).
 MAX_PAGE = MAX_INTEGER
 _PAGE = re.compile(r"[0-9]{1,10}")
-
-# A spreadsheet runs a cell that starts with one of these; prefixing a quote makes it text.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-# A plain decimal number (a negative amount) is a number to a spreadsheet, not a formula: it stays as it is.
-_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-
-
-def neutralise_formula(value):
-    """Make a CSV cell safe to open in a spreadsheet (no formula injection); plain numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
 
 def money_formatter(attribute="balance", currency=lambda model: model.currency):
     """Return a list formatter that shows an amount as money (a system account's balance: "derived")."""

@@ -2,7 +2,7 @@
 from flask import Blueprint, current_app, g, has_request_context, render_template, url_for
 from flask_restx import Api
 
-from portal.api import accounts, transactions
+from portal.api import accounts, statements, transactions
 from portal.api.errors import error_response
 from portal.api.guards import PREFIX, is_api_path
 from portal.errors import answer_errors_of
@@ -102,7 +102,7 @@ def create_blueprint():
         security=["bearer", "oauth2"],  # either one: both end as `Authorization: Bearer …`
         catch_all_404s=False,  # 404s outside the API are pages; portal.errors answers unknown API routes
     )
-    for ns in (accounts.ns, transactions.ns):
+    for ns in (accounts.ns, transactions.ns, statements.ns):
         api.add_namespace(ns)
         # Namespaces live at module level and remember every Api they joined, which would keep every app this
         # process ever created alive (the test suite creates hundreds). Everything is registered by now.

@@ -6,6 +6,7 @@ ERROR_DESCRIPTIONS = {
     401: "unauthorized: missing, malformed, unknown, expired or revoked token",
     403: "forbidden: the token lacks the scope",
     404: "not_found: no such account or transaction, or not granted to this token",
+    406: "not_acceptable: the Accept header allows none of the media types the operation produces",
     409: "insufficient_funds, account_frozen, account_closed or idempotency_conflict",
     413: "payload_too_large: a body over the limit (MAX_CONTENT_LENGTH)",
     414: "uri_too_long: a URL over 2048 bytes",

@@ -33,7 +33,7 @@ ERROR_SCHEMA = {
 
 # Codes of HTTP errors raised outside our code (routing, Werkzeug, Flask-RESTX).
 HTTP_CODES = {400: "validation_error", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 413: "payload_too_large", 414: "uri_too_long",
+              405: "method_not_allowed", 406: "not_acceptable", 413: "payload_too_large", 414: "uri_too_long",
               415: "unsupported_media_type", 429: "rate_limited", 431: "headers_too_large"}
 
 MESSAGES = {401: "A valid bearer token is required.", 403: "The token does not allow this.",

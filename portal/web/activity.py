@@ -31,6 +31,7 @@ SIMPLE = {
     "consent.revoke": "An app's access was revoked",
     "consent.expire": "An app's access expired",
     "consent.refresh_reuse": "An app's access was ended: a used renewal was presented again",
+    "statement.download": "The bank's staff downloaded a statement of your account",
 }
 
 # What a refused attempt at one of the SIMPLE actions reads as (it did not happen; the customer sees it tried).

@@ -31,7 +31,7 @@ def test_the_document_is_valid_and_declares_bearer_auth_and_every_error(client):
     assert spec["security"] == [{"bearer": []}, {"oauth2": []}]
     operations = [(path, method, op) for path, ops in spec["paths"].items() for method, op in ops.items()
                   if method in {"get", "post"}]
-    assert len(operations) == 6
+    assert len(operations) == 8
     for path, method, operation in operations:
         codes = set(operation["responses"])
         assert {"401", "403", "429", "500"} <= codes, (path, method)
@@ -43,7 +43,15 @@ def test_the_document_is_valid_and_declares_bearer_auth_and_every_error(client):
                 assert response["schema"]["$ref"] == expected
         assert operation["summary"]
     assert {"Account", "AccountList", "Balance", "Transaction", "TransactionPage", "NewTransaction",
-            "Error"} <= set(spec["definitions"])
+            "Statement", "StatementList", "Error"} <= set(spec["definitions"])
+
+
+def test_the_statement_is_documented_in_all_three_media_types(client):
+    operation = client.get(SPEC).get_json()["paths"]["/accounts/{account_id}/statements/{period}"]["get"]
+    assert operation["produces"] == ["application/json", "text/csv", "application/pdf"]
+    assert operation["responses"]["200"]["schema"] == {"$ref": "#/definitions/Statement"}
+    assert "Content-Disposition" in operation["responses"]["200"]["headers"]
+    assert operation["responses"]["406"]["schema"] == {"$ref": "#/definitions/Error"}
 
 
 def test_the_document_declares_the_oauth_authorization_code_scheme(client):
@@ -71,7 +79,7 @@ def test_generated_requests_get_documented_responses_and_never_a_5xx(app, custom
     transaction_id = str(db.session.scalar(db.select(Entry.transaction_id)
                                            .where(Entry.account_id == customer.main.id)))
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 6
+    assert len(operations) == 8
     seen = set()
 
     for operation in operations:

@@ -4,18 +4,22 @@ import datetime as dt
 from flask import abort, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import FilterEqual
+from flask_login import current_user
 
-from portal import ledger
+from portal import ledger, statements
 from portal.admin.base import PortalModelView, audit_url, link, money_export, money_formatter, normalised_number
 from portal.admin.corrections import correction_form, form_parameters, may, requires_kind
 from portal.corrections import approvals
 from portal.ledger import history, numbers
+from portal.ledger import statements as ledger_statements
 from portal.ledger.accounts import CLOSE_ACTION, FREEZE_ACTION, RENAME_ACTION, UNFREEZE_ACTION
 from portal.ledger.posting import ADJUST_ACTION
 from portal.models import Account
 from portal.money import AmountError, parse_amount
+from portal.observability import request_actor
 
 HISTORY_PAGE = 30
+STATEMENT_FORMATS = {"csv": statements.CSV, "pdf": statements.PDF}
 # The status changes' URL segments, and the corrections they ask for.
 STATUS_CHANGES = {"freeze": FREEZE_ACTION, "unfreeze": UNFREEZE_ACTION, "close": CLOSE_ACTION}
 
@@ -73,6 +77,7 @@ class AccountView(PortalModelView):
             page = history.page(account, after=after, limit=HISTORY_PAGE)
             context["older"] = page.next_cursor
             context["lines"] = history.running_balances(account, page.lines)
+            context["statement_months"] = [str(month) for month, _ in ledger_statements.periods(account)]
         return context
 
     def _account_or_404(self, account_id):
@@ -80,6 +85,21 @@ class AccountView(PortalModelView):
         if account is None or not account.is_customer:
             abort(404)
         return account
+
+    @expose("/<account_id>/statement")
+    def statement(self, account_id):
+        """Download a customer's statement of a month (`period`) as CSV or PDF (`format`): every staff role may,
+        and each download is audited as an access to the customer's data."""
+        account = self._account_or_404(account_id)
+        media_type = STATEMENT_FORMATS.get(request.args.get("format", ""))
+        try:
+            made = ledger_statements.statement(account, ledger_statements.parse_month(request.args.get("period")))
+        except (ledger.ValidationError, ledger_statements.UnknownPeriod):
+            abort(404)
+        if media_type is None:
+            abort(404)
+        ledger_statements.record_download(made, actor=request_actor(user=current_user), media=request.args["format"])
+        return statements.download(made, media_type)
 
     @expose("/<account_id>/rename", methods=["GET", "POST"])
     @requires_kind(RENAME_ACTION)
