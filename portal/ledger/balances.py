@@ -38,8 +38,8 @@ def balance_at(account, day):
     """Return the balance at the end of `day`: the sum of entries with a value date on or before it."""
     if day < account.opened_on:
         return 0
-    if account.is_customer:  # one index lookup
-        return db.session.scalar(_CLOSING_AT, {"account_id": account.id, "day": day}) or 0
+    if account.is_customer:  # one index lookup, a plain row on the session's connection (no ORM execution path)
+        return db.session.connection().scalar(_CLOSING_AT, {"account_id": account.id, "day": day}) or 0
     return sum_of_entries(Entry.account_id == account.id, Entry.value_date <= day)
 
 
