@@ -6,8 +6,12 @@ On PostgreSQL (127.0.0.1:5432, user postgres): creates fresh databases, migrates
 starts both apps under gunicorn with the same worker count, drives every endpoint with wrk (bench/load.lua),
 and prints one table of medians over --runs runs: requests/s, p50, p99, and the ratio to the floor's GET or
 POST measured in the same run (the contention row, 64 clients posting to the same 10 accounts, against the floor
-under the same contention); then peak RSS per worker. It exits non-zero if any response was a 5xx or if
-`flask ledger check` finds a broken invariant after the load.
+under the same contention); then peak RSS per worker and issue 19's targets, each met or missed. It exits
+non-zero if any response was a 5xx, if `flask ledger check` finds a broken invariant after the load, or if a
+target is missed: the bench is the check.
+
+On a shared machine, name your own databases and ports: BENCH_DB_PREFIX (portal_bench), BENCH_APP_PORT (8099),
+BENCH_FLOOR_PORT (8098).
 """
 import argparse
 import os
@@ -31,7 +35,9 @@ FLOOR_DIR = Path(os.environ.get("FLOOR_DIR", ROOT.parent / "shared" / "bench"))
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 TOKEN = "pt_" + "bench" * 8 + "abc"  # 43 characters after the prefix, like a real one
 OAUTH_TOKEN = "pat_" + "bench" * 8 + "abc"  # an OAuth access token under the bench customer's consent
-APP_PORT, FLOOR_PORT = 8099, 8098
+APP_PORT, FLOOR_PORT = (int(os.environ.get("BENCH_APP_PORT", 8099)), int(os.environ.get("BENCH_FLOOR_PORT", 8098)))
+# Each person on a shared machine names their own databases (BENCH_DB_PREFIX=portal_alice_bench).
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "portal_bench")
 HOT_CLIENTS = 64
 LINE = re.compile(r"requests (\d+) rps ([\d.]+) p50_ms ([\d.]+) p99_ms ([\d.]+)(.*)")
 
@@ -78,12 +84,35 @@ def stop(process):
     process.wait(timeout=30)
 
 
+def _children(pid):
+    """The ids of `pid`'s child processes, read from /proc (every process's parent), not from one thread's list."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def worker_rss_kib(master):
-    """Peak resident memory (VmHWM) of each gunicorn worker of `master`."""
-    peaks = []
-    for child in Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split():
-        status = Path(f"/proc/{child}/status").read_text()
-        peaks.append(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)))
+    """Peak resident memory (VmHWM) of each gunicorn worker of `master`: the processes at the leaves of its tree.
+
+    /proc/PID/task/PID/children, read before, lists only the children that PID's main thread forked: a worker
+    forked by another thread (gunicorn 27's arbiter runs a second one) or behind a wrapper process (a shell, a
+    launcher) was missed, and the line printed nothing. Walking every process's parent finds the workers
+    whoever forked them.
+    """
+    peaks, todo = [], [master.pid]
+    while todo:
+        pid = todo.pop()
+        children = _children(pid)
+        if not children and pid != master.pid:
+            status = Path(f"/proc/{pid}/status").read_text()
+            peaks.append(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)))
+        todo.extend(children)
     return peaks
 
 
@@ -129,8 +158,8 @@ def main():
 
     from bench.seed import seed
 
-    app_url = fresh_database("portal_bench")
-    floor_url = fresh_database("portal_bench_floor")
+    app_url = fresh_database(DB_PREFIX)
+    floor_url = fresh_database(f"{DB_PREFIX}_floor")
     env = {**os.environ, "DATABASE_URL": app_url, "PORTAL_ENV": "production", "SECRET_KEY": "bench-only-" + "x" * 32,
            "AUDIT_CHECKPOINT_KEY": "bench-only-" + "k" * 32,
            "API_RATE_LIMIT": "100000000/minute", "LOG_LEVEL": "WARNING"}
@@ -161,7 +190,7 @@ def main():
         for process in (app, floor):
             if process is not None:
                 stop(process)
-    print_table(rows, rss, args)
+    missed = print_table(rows, rss, args)
     check = flask(env, "ledger", "check")
     print(check.stdout.strip() or check.stderr.strip())
     failed = False
@@ -170,6 +199,9 @@ def main():
         failed = True
     if check.returncode:
         print("FAIL: ledger check found broken invariants after the load")
+        failed = True
+    if missed:
+        print(f"FAIL: {len(missed)} target(s) missed: {', '.join(missed)}")
         failed = True
     sys.exit(1 if failed else 0)
 
@@ -244,7 +276,43 @@ def print_table(measured, rss, args):
     print(f"GET balance with an OAuth access token: {statistics.median(per_run):.2f} × the personal token's time "
           f"per request (median of the runs' ratios {', '.join(f'{r:.2f}' for r in per_run)}; target ≤ 1.1)")
     for name, peaks in rss.items():
-        print(f"peak RSS per worker, {name}: " + ", ".join(f"{kib / 1024:.0f} MiB" for kib in peaks))
+        print(f"peak RSS per worker, {name}: " + (", ".join(f"{kib / 1024:.0f} MiB" for kib in peaks)
+                                                 or "no worker found"))
+    return verdict(measured)
+
+
+# Issue 19's targets: each endpoint's requests/s as a share of the floor's, measured in the same run.
+TARGETS = [
+    ("GET balance", "floor GET balance", 0.75),
+    ("GET balance at a date", "floor GET balance", 0.70),
+    ("GET transactions", "floor GET balance", 0.45),
+    ("POST withdrawal", "floor POST", 0.60),
+    ("POST transfer", "floor POST", 0.50),
+    ("POST, 64 clients on 10 accounts", "floor POST, 64 clients on 10 accounts", 0.50),
+    # The statement row (issue "Statements") goes here once its endpoint exists, with its floor and target.
+]
+OAUTH_TARGET = 1.1  # issue 15: GET balance with an OAuth token costs at most 1.1 x the personal token's time
+
+
+def verdict(measured):
+    """Print each target against the median of its per-run ratios (each run's pair measured side by side);
+    return the names of the targets missed."""
+    print("\nTargets (median of the runs' ratios to the floor in the same run):")
+    missed = []
+    for name, floor, target in TARGETS:
+        ratios = [r["rps"] / f["rps"] for r, f in zip(measured[name], measured[floor], strict=True)]
+        ratio = statistics.median(ratios)
+        ok = ratio >= target
+        missed += [] if ok else [name]
+        print(f"  {'met   ' if ok else 'MISSED'} {name:<34} {ratio:5.2f} × floor (target ≥ {target:.2f}; runs "
+              f"{', '.join(f'{r:.2f}' for r in ratios)})")
+    personal, oauth = measured["GET balance"], measured["GET balance, OAuth token"]
+    ratio = statistics.median(p["rps"] / o["rps"] for p, o in zip(personal, oauth, strict=True))
+    ok = ratio <= OAUTH_TARGET
+    missed += [] if ok else ["GET balance, OAuth token"]
+    print(f"  {'met   ' if ok else 'MISSED'} {'GET balance, OAuth token':<34} {ratio:5.2f} × the personal token's "
+          f"time (target ≤ {OAUTH_TARGET})")
+    return missed
 
 
 if __name__ == "__main__":

@@ -38,8 +38,8 @@ def balance_at(account, day):
     """Return the balance at the end of `day`: the sum of entries with a value date on or before it."""
     if day < account.opened_on:
         return 0
-    if account.is_customer:  # one index lookup
-        return db.session.scalar(_CLOSING_AT, {"account_id": account.id, "day": day}) or 0
+    if account.is_customer:  # one index lookup, a plain row on the session's connection (no ORM execution path)
+        return db.session.connection().scalar(_CLOSING_AT, {"account_id": account.id, "day": day}) or 0
     return sum_of_entries(Entry.account_id == account.id, Entry.value_date <= day)
 
 
@@ -108,14 +108,26 @@ def apply_to_day_ends(account_id, day, amount):
         account_id=account_id, day=day, closing=sa.func.coalesce(previous, 0) + amount))
 
 
+# The upsert of today's day-ends, built once per backend (its ON CONFLICT clause is PostgreSQL's or SQLite's):
+# building and cache-keying it per posting cost more than sending it (issue 19).
+_TODAYS_DAY_ENDS = {}
+
+
+def _todays_day_ends_upsert():
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _TODAYS_DAY_ENDS:
+        table = DailyBalance.__table__
+        stmt = upsert_insert(table)
+        _TODAYS_DAY_ENDS[dialect] = stmt.on_conflict_do_update(index_elements=[table.c.account_id, table.c.day],
+                                                               set_={"closing": stmt.excluded.closing})
+    return _TODAYS_DAY_ENDS[dialect]
+
+
 def set_todays_day_ends(today, closings):
-    """Record {account id: balance} as the accounts' day-ends for today, in one statement.
+    """Record {account id: balance} as the accounts' day-ends for today, in one round trip.
 
     For a posting dated today this is all apply_to_day_ends would do: today's row is the only one from today on,
     and its closing is the account's new balance.
     """
-    table = DailyBalance.__table__
-    stmt = upsert_insert(table).values([{"account_id": account_id, "day": today, "closing": closing}
-                                 for account_id, closing in closings.items()])
-    db.session.execute(stmt.on_conflict_do_update(index_elements=[table.c.account_id, table.c.day],
-                                                  set_={"closing": stmt.excluded.closing}))
+    db.session.execute(_todays_day_ends_upsert(), [{"account_id": account_id, "day": today, "closing": closing}
+                                                   for account_id, closing in closings.items()])
