@@ -6,6 +6,7 @@ from portal import ledger, statements
 from portal.api.auth import granted_account, require_scope
 from portal.api.docs import documented
 from portal.api.errors import ApiError, not_found, validation_error
+from portal.api.params import only_query
 from portal.api.presenters import transaction_json
 from portal.ledger import statements as ledger_statements
 from portal.models import Scope
@@ -97,11 +98,12 @@ def negotiated():
 class StatementList(Resource):
     """The months the account has statements for."""
 
-    @documented(ns, 200, statement_list_model, errors=(401, 403, 404))
+    @documented(ns, 200, statement_list_model, errors=(400, 401, 403, 404))
     @require_scope(Scope.TRANSACTIONS_READ)
     def get(self, account_id):
         """List every month from the account's opening to the current one (partial), newest first."""
         account = granted_account(g.principal, account_id)
+        only_query()
         return {"data": [{"period": str(month), "partial": partial}
                          for month, partial in ledger_statements.periods(account)]}
 
@@ -127,6 +129,7 @@ class StatementDetail(Resource):
         first. CSV and PDF come as an attachment named statement-<number>-<YYYY-MM>.
         """
         account = granted_account(g.principal, account_id)
+        only_query()
         try:
             month = ledger_statements.parse_month(period)
         except ledger.ValidationError as exc:
