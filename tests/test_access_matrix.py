@@ -10,6 +10,7 @@ import pytest
 
 from portal import identity
 from portal.extensions import db
+from portal.kernel import clock
 from tests.admin.conftest import as_role, bank  # noqa: F401 (fixtures used below)
 from tests.factories import SYSTEM, make_account, make_user, snapshot
 
@@ -38,6 +39,7 @@ POLICY = {
     "web.connected_apps": {"customer", "other customer"},
     "web.revoke_consent": {"customer"},
     "web.revoke_app_token": {"customer"},
+    "web.statements_page": {"customer"}, "web.statement_download": {"customer"},
     # The API: bearer tokens only, by scope; a session cookie is not a credential there.
     "api.accounts_account_list": {"token accounts:read"},
     "api.accounts_account_detail": {"token accounts:read"},
@@ -45,6 +47,9 @@ POLICY = {
     "api.transactions_transaction_detail": {"token transactions:read"},
     ("api.transactions_transaction_list", "GET"): {"token transactions:read"},
     ("api.transactions_transaction_list", "POST"): {"token transactions:write"},
+    "api.statements_statement_list": {"token transactions:read"},
+    "api.statements_statement_detail": {"token transactions:read"},
+    "api.swagger_oauth2_redirect": EVERYONE,  # Swagger UI's landing page for the authorization code: static
     # OAuth 2.0: the consent page is a customer's (staff get 403); the token and revocation endpoints take an
     # app's client credentials, which no caller here holds, so every caller reaches them and is refused there
     # by Authlib (their refusals are tested in tests/oauth); the metadata is public.
@@ -52,6 +57,7 @@ POLICY = {
     "oauth.token": EVERYONE, "oauth.revoke": EVERYONE, "oauth.metadata": EVERYONE,
     # The back-office: staff read; operators correct; admins manage staff.
     "admin.index": STAFF, "admin.refresh_health": STAFF,
+    "account.statement": STAFF,  # every staff role may download a customer's statement (audited)
     "user.change_role": {"admin"}, "user.create_staff": {"admin"},
     "user.edit_user": OPERATORS, "user.open_account": OPERATORS, "account.rename": OPERATORS,
     "account.change_status": OPERATORS, "account.adjust": OPERATORS, "transaction.reverse": OPERATORS,
@@ -121,14 +127,21 @@ def url_for_rule(rule, world):
     values = {"account_id": world.main.id, "transaction_id": world.withdrawal.id, "token_id": world.token.id,
               "user_id": world.customer.id, "change": "suspend" if rule.endpoint.startswith("app.") else "freeze",
               "app_id": world.third_party.id, "consent_id": world.consent.id, "request_id": 1, "export_type": "csv",
-              "secret": "not-a-real-link",
+              "secret": "not-a-real-link", "period": this_month(), "kind": "csv",
               "filename": FILENAMES.get(rule.endpoint, "")}
     path = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
     if rule.endpoint.endswith(".details_view") or rule.endpoint.endswith(".edit_view"):
         record = {"user": world.customer.id, "account": world.main.id, "transaction": world.withdrawal.id,
                   "apitoken": world.token.id, "app": world.third_party.id}.get(rule.endpoint.split(".")[0], 1)
         path += f"?id={record}"
+    if rule.endpoint == "account.statement":
+        path += f"?period={this_month()}&format=csv"
     return path
+
+
+def this_month():
+    """The month every account of the matrix has a statement for (its current one, so far)."""
+    return clock.today().strftime("%Y-%m")
 
 
 def call(clients, tokens, caller, method, path):
