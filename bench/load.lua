@@ -1,7 +1,8 @@
 -- Drives GET or POST load over many requests with wrk, and counts the response statuses.
 -- Based on ../shared/bench/wrk_load.lua, with one addition: a line of the REQUESTS file may carry its own body
 -- after a tab ("PATH<TAB>BODY"), so each transfer can name its own counterparty.
--- Environment: REQUESTS (file), TOKEN, METHOD (GET by default), BODY (used when a line has none).
+-- Environment: REQUESTS (file), TOKEN, METHOD (GET by default), BODY (used when a line has none), ACCEPT (an Accept
+-- header, sent when set: a statement's format).
 -- Last line printed: requests, requests/s, p50 and p99 latency in ms, and a count per status.
 local threads = {}
 local lines = {}
@@ -9,6 +10,7 @@ for line in io.lines(os.getenv("REQUESTS")) do lines[#lines + 1] = line end
 local method = os.getenv("METHOD") or "GET"
 local default_body = os.getenv("BODY")
 local headers = {["Authorization"] = "Bearer " .. (os.getenv("TOKEN") or ""), ["Content-Type"] = "application/json"}
+if os.getenv("ACCEPT") then headers["Accept"] = os.getenv("ACCEPT") end
 
 function setup(thread) threads[#threads + 1] = thread end
 function init(args) codes = {} end

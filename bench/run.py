@@ -116,10 +116,12 @@ def worker_rss_kib(master):
     return peaks
 
 
-def wrk(port, requests, *, method="GET", body=None, token=TOKEN, duration=10, connections=16):
+def wrk(port, requests, *, method="GET", body=None, token=TOKEN, duration=10, connections=16, accept=None):
     env = {**os.environ, "REQUESTS": str(requests), "TOKEN": token, "METHOD": method}
     if body:
         env["BODY"] = body
+    if accept:
+        env["ACCEPT"] = accept
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", str(ROOT / "bench/load.lua"),
                           f"http://127.0.0.1:{port}"], env=env, capture_output=True, text=True, check=True).stdout
     match = LINE.search(out.strip().splitlines()[-1])
@@ -208,6 +210,7 @@ def main():
 
 def run_scenarios(args, accounts, work):
     month_ago = time.strftime("%Y-%m-%d", time.localtime(time.time() - 30 * 86400))
+    last_month = month_ago[:7]  # a whole month of the seeded history (about 4 transactions per account)
     base = "/api/v1/accounts"
     deep = deep_cursors(accounts)
     scenarios = [
@@ -235,13 +238,20 @@ def run_scenarios(args, accounts, work):
          '{"amount": "-0.01"}', "floor-token", HOT_CLIENTS),
         ("POST, 64 clients on 10 accounts", APP_PORT, "POST", [f"{base}/{a}/transactions" for a in accounts[:10]],
          '{"amount": "-0.01", "description": "bench"}', TOKEN, HOT_CLIENTS),
+        # Statements (issue "Statements"): a whole month as JSON and as a PDF. No target: measured and printed.
+        # Last in each run: the requests a PDF run leaves queued are served while the floor's rows run next.
+        ("GET statement, JSON", APP_PORT, "GET", [f"{base}/{a}/statements/{last_month}" for a in accounts], None,
+         TOKEN),
+        ("GET statement, PDF", APP_PORT, "GET", [f"{base}/{a}/statements/{last_month}" for a in accounts], None,
+         TOKEN, None, "application/pdf"),
     ]
     measured, five_xx = {}, 0
     for run in range(args.runs):
-        for name, port, method, lines, body, token, *clients in scenarios:
+        for name, port, method, lines, body, token, *extra in scenarios:
+            clients, accept = (extra + [None, None])[:2]
             requests = write_lines(work, re.sub(r"\W+", "-", name) + ".txt", lines)
             result = wrk(port, requests, method=method, body=body, token=token, duration=args.duration,
-                         connections=clients[0] if clients else args.connections)
+                         connections=clients or args.connections, accept=accept)
             five_xx += sum(n for status, n in result["statuses"].items() if status >= 500)
             measured.setdefault(name, []).append(result)
             print(f"run {run + 1} {name}: {result['rps']:.0f} req/s, p50 {result['p50']:.1f} ms, "
@@ -289,7 +299,8 @@ TARGETS = [
     ("POST withdrawal", "floor POST", 0.60),
     ("POST transfer", "floor POST", 0.50),
     ("POST, 64 clients on 10 accounts", "floor POST, 64 clients on 10 accounts", 0.50),
-    # The statement row (issue "Statements") goes here once its endpoint exists, with its floor and target.
+    # The statement rows (issue "Statements") are measured and printed without a target: neither issue sets one,
+    # and the floor has no statement to compare with.
 ]
 OAUTH_TARGET = 1.1  # issue 15: GET balance with an OAuth token costs at most 1.1 x the personal token's time
 

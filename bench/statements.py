@@ -63,6 +63,7 @@ def main():
     args = parser.parse_args()
     os.environ.setdefault("PORTAL_ENV", "production")
     os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 32)
+    os.environ.setdefault("AUDIT_CHECKPOINT_KEY", "bench-only-" + "k" * 32)
     os.environ.setdefault("API_RATE_LIMIT", "100000000/minute")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     from portal import create_app
