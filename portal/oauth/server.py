@@ -163,6 +163,14 @@ class PortalAuthorizationServer(AuthorizationServer):
             raise InvalidClientError(status_code=401)
         return client
 
+    def create_token_response(self, request=None):
+        """Refuse a token request without a grant_type as invalid_request (RFC 6749 5.2: a required parameter is
+        missing; 3.2: one sent empty is missing too); Authlib would call it an unsupported grant type."""
+        oauth_request = self.create_oauth2_request(request)
+        if not oauth_request.payload.grant_type:
+            return self.handle_error_response(oauth_request, InvalidRequestError("Missing 'grant_type' in request."))
+        return super().create_token_response(request)
+
     def save_token(self, token, request):
         """Keep the hashes of the new pair under the consent its code or refresh token belongs to."""
         source = request.authorization_code or request.refresh_token

@@ -274,7 +274,7 @@ def test_the_token_endpoint_refuses_an_app_calling_from_outside_its_allowlist(an
     assert refresh(ann_client, fenced, tokens["refresh_token"], address="10.2.3.4").status_code == 200
 
 
-@pytest.mark.parametrize("grant_type", ["password", "client_credentials", "implicit", ""])
+@pytest.mark.parametrize("grant_type", ["password", "client_credentials", "implicit"])
 def test_only_the_code_and_refresh_grants_exist(client, budgetly, grant_type):
     from tests.oauth.conftest import _token_call
 
@@ -282,6 +282,27 @@ def test_only_the_code_and_refresh_grants_exist(client, budgetly, grant_type):
                            basic=True, secret=None)
     assert response.status_code == 400 and response.get_json()["error"] == "unsupported_grant_type"
     assert last_event().action == "oauth.token"
+
+
+@pytest.mark.parametrize("grant_type", [None, ""])  # RFC 6749 3.2: a parameter without a value is omitted
+def test_a_token_request_without_grant_type_is_invalid_request(ann_client, ann, budgetly, grant_type):
+    from tests.oauth.conftest import _token_call
+
+    code, verifier = code_for(ann_client, budgetly, [ann[1]])
+    data = {"code": code, "redirect_uri": REDIRECT, "code_verifier": verifier}
+    if grant_type is not None:
+        data["grant_type"] = grant_type
+    unsupported = _token_call(ann_client, budgetly, {**data, "grant_type": "password"}, basic=True, secret=None)
+    before = unchanged()
+    response = _token_call(ann_client, budgetly, data, basic=True, secret=None)
+    assert response.status_code == 400 and response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    assert body["error"] == "invalid_request" and "grant_type" in body["error_description"]
+    # RFC 6749 5.2's shape, as every other refusal of the endpoint (error_description is optional there)
+    assert set(body) == {"error", "error_description"} and set(unsupported.get_json()) <= set(body)
+    assert unchanged() == before
+    event = last_event()
+    assert (event.action, event.outcome, event.refusal_code) == ("oauth.token", "denied", "invalid_request")
 
 
 def test_the_implicit_response_type_is_refused(ann_client, budgetly):
