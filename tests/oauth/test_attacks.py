@@ -2,11 +2,13 @@
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.identity import apps, consents, grants
+from portal.identity.tokens import hash_secret
 from portal.kernel import clock
-from portal.models import Role
+from portal.models import AuthorizationCode, Role
 from tests.api.conftest import bearer
 from tests.factories import SYSTEM, make_account, make_user, snapshot
 from tests.oauth.conftest import (
@@ -120,9 +122,40 @@ def test_a_wrong_verifier_gets_nothing(ann_client, ann, budgetly):
     before = unchanged()
     response = exchange(ann_client, budgetly, code, pkce()[0])
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
-    assert unchanged() == before
+    assert counts() == before[1]  # no token issued; the code is spent (see below)
     assert last_event().action == "oauth.token" and last_event().outcome == "denied"
+    code, _ = code_for(ann_client, budgetly, [ann[1]])
     assert exchange(ann_client, budgetly, code, "").get_json()["error"] == "invalid_request"
+
+
+def code_used_at(code):
+    db.session.expire_all()
+    return db.session.scalar(sa.select(AuthorizationCode.used_at)
+                             .where(AuthorizationCode.code_hash == hash_secret(code)))
+
+
+@pytest.mark.parametrize("mistake", ["wrong verifier", "no verifier", "wrong redirect_uri"])
+def test_a_refused_exchange_spends_the_code_so_the_right_verifier_comes_too_late(ann_client, ann, budgetly, mistake):
+    code, verifier = code_for(ann_client, budgetly, [ann[1]])
+    assert code_used_at(code) is None
+    before = counts()
+    if mistake == "wrong redirect_uri":
+        first = exchange(ann_client, budgetly, code, verifier, redirect_uri="http://127.0.0.1:8400/cb")
+    else:
+        first = exchange(ann_client, budgetly, code, pkce()[0] if mistake == "wrong verifier" else "")
+    assert first.status_code == 400 and first.get_json()["error"] in ("invalid_grant", "invalid_request")
+    assert code_used_at(code) is not None  # single use, whatever became of the attempt
+    second = exchange(ann_client, budgetly, code, verifier)
+    assert second.status_code == 400 and second.get_json()["error"] == "invalid_grant"
+    assert counts() == before  # no token, either time
+    assert [e.refusal_message for e in events("oauth.token")][-1] == grants.CODE_REUSED
+
+
+def test_another_apps_attempt_does_not_spend_a_code(ann_client, ann, budgetly):
+    code, verifier = code_for(ann_client, budgetly, [ann[1]])
+    assert exchange(ann_client, register(), code, verifier).get_json()["error"] == "invalid_grant"
+    assert code_used_at(code) is None  # not its code: nothing of it is touched
+    assert exchange(ann_client, budgetly, code, verifier).status_code == 200
 
 
 @pytest.mark.parametrize("basic", [True, False])
