@@ -4,6 +4,7 @@ import math
 import time
 
 from flask import current_app, g, render_template, request
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
@@ -65,6 +66,18 @@ def init_app(app):
             return answer(error)
         unit_of_work.fail()
         return _page(error.code or 500)
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error):
+        answer = own_answer()
+        if answer is not None:
+            return answer(error)
+        unit_of_work.fail()
+        # Say when, in the header (for clients) and on the page (for people), as the API does.
+        seconds = seconds_until_reset()
+        unit = "second" if seconds == 1 else "seconds"
+        page, status = _page(error.code, f"Please try again in {seconds} {unit}.")
+        return page, status, {"Retry-After": str(seconds)}
 
     @app.errorhandler(Exception)
     def unexpected(error):

@@ -63,16 +63,33 @@ def test_apps_register_a_public_app_prints_only_the_client_id(runner):
 
 @pytest.mark.parametrize("args, message", [
     (["--name", "X", "--homepage", "https://x.example", "--redirect-uri", "http://evil.example/cb",
-      "--scope", "accounts:read"], "redirect_uris"),
+      "--scope", "accounts:read"], "--redirect-uri: must be an https URL"),
     (["--name", "X", "--redirect-uri", "https://x.example/cb", "--scope", "accounts:read", "--allow-ip", "nope"],
-     "ip_allowlist"),
-    (["--name", "\x1b[31mX", "--redirect-uri", "https://x.example/cb", "--scope", "accounts:read"], "name"),
+     "--allow-ip: must be IP addresses or CIDR ranges"),
+    (["--name", "\x1b[31mX", "--redirect-uri", "https://x.example/cb", "--scope", "accounts:read"], "--name: must"),
+    (["\x1b[31mX", "--redirect-uri", "https://x.example/cb", "--scope", "accounts:read"], "NAME: must"),
     (["--name", "X", "--homepage", "ftp://x.example", "--redirect-uri", "https://x.example/cb",
-      "--scope", "accounts:read"], "homepage"),
+      "--scope", "accounts:read"], "--homepage: must be an https URL"),
+    (["--name", "X", "--homepage", "x" * 300, "--redirect-uri", "https://x.example/cb",
+      "--scope", "accounts:read"], "--homepage: must be at most 255 characters"),
+    (["--name", "X", "--homepage", "https://[x.example", "--redirect-uri", "https://x.example/cb",
+      "--scope", "accounts:read"], "--homepage: must be an https URL"),
+    (["--name", "X", "--homepage", "https://x.example:99999", "--redirect-uri", "https://x.example/cb",
+      "--scope", "accounts:read"], "--homepage: must be an https URL"),
+    (["--name", "X", "--homepage", "https://x .example", "--redirect-uri", "https://x.example/cb",
+      "--scope", "accounts:read"], "--homepage: must be an https URL"),
+    # No --homepage: it would be the redirect URI's origin, so the redirect URI is what is wrong.
+    (["--name", "X", "--redirect-uri", "ftp://x.example/cb", "--scope", "accounts:read"],
+     "--redirect-uri: must be an https URL"),
+    (["--name", "X", "--redirect-uri", "https://[x.example/cb", "--scope", "accounts:read"],
+     "--redirect-uri: must be an https URL"),
+    (["--name", "X", "--redirect-uri", "https://x.example/cb#top", "--scope", "accounts:read"],
+     "--redirect-uri: must not have a fragment"),
 ])
-def test_apps_register_refuses_bad_input_registers_nothing_and_records_the_failure(runner, args, message):
+def test_apps_register_refuses_bad_input_naming_the_option_registers_nothing_and_records_the_failure(
+        runner, args, message):
     result = runner.invoke(args=["apps", "register", *args])
-    assert result.exit_code == 1 and message in result.output, result.output
+    assert result.exit_code == 1 and result.output.startswith(f"Error: {message}"), result.output
     assert apps_now() == []
     assert (last_event().action, last_event().outcome) == ("app.register", "failed")
 

@@ -48,7 +48,7 @@ def test_users_create_refuses_a_duplicate_email_and_records_the_failure(runner):
     users_before = count(User)
     result = runner.invoke(args=["users", "create", "TAKEN@example.com", "--name", "X", "--password", "x" * 12])
     assert result.exit_code == 1
-    assert "email: is already in use" in result.output
+    assert "EMAIL: is already in use" in result.output
     assert count(User) == users_before
     assert (last_event().action, last_event().outcome) == ("user.create", "failed")
 
@@ -94,7 +94,7 @@ def test_tokens_issue_refuses_another_customers_account(runner):
     stranger_account = make_account()
     result = runner.invoke(args=["tokens", "issue", "owner@example.com", "--scope", "accounts:read",
                                  "--account", str(stranger_account.id)])
-    assert result.exit_code == 1 and "accounts: must be accounts of this customer" in result.output
+    assert result.exit_code == 1 and "--account: must be accounts of this customer" in result.output
     assert count(ApiToken) == 0
 
 
@@ -151,7 +151,7 @@ def test_the_command_line_refuses_a_name_with_control_characters_and_records_the
     # An argument that is not valid UTF-8 reaches Python as lone surrogates (surrogateescape).
     for name in ("\x1b[31mRed", "bad \udcff byte"):
         result = runner.invoke(args=["accounts", "open", "dora@example.com", "--name", name])
-        assert result.exit_code == 1 and "name:" in result.output, result.output
+        assert result.exit_code == 1 and "--name:" in result.output, result.output
         db.session.expire_all()
         event = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
         assert (event.action, event.outcome, event.subject_user_id) == ("account.open", "failed", owner.id)
@@ -160,7 +160,7 @@ def test_the_command_line_refuses_a_name_with_control_characters_and_records_the
 
 def test_a_surrogate_in_an_email_given_on_the_command_line_is_refused_and_the_failure_recorded(runner):
     result = runner.invoke(args=["users", "create", "bad\udcff@example.com", "--name", "X", "--password", "x" * 12])
-    assert result.exit_code == 1 and "email:" in result.output, result.output
+    assert result.exit_code == 1 and "EMAIL:" in result.output, result.output
     event = db.session.scalar(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
     assert (event.action, event.outcome) == ("user.create", "failed")
     assert "\udcff" not in str(event.changes)
@@ -238,3 +238,24 @@ def test_users_set_password_refuses_a_weak_password_and_changes_nothing(runner, 
 def test_users_set_password_for_an_unknown_email_fails(runner):
     result = runner.invoke(args=["users", "set-password", "nobody@example.com"], input="x\nx\n")
     assert result.exit_code == 1 and "no user with email nobody@example.com" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["users", "create", "not-an-email", "--name", "X", "--password", "x" * 12], "EMAIL: is not a valid email"),
+    (["users", "create", "new@example.com", "--name", " ", "--password", "x" * 12], "--name: must not be empty"),
+    (["users", "create", "new@example.com", "--name", "X", "--password", "short"], "--password: "),
+    (["accounts", "open", "ida@example.com", "--name", " "], "--name: must not be empty"),
+    (["accounts", "open", "ida@example.com", "--name", "Later", "--opened-on", "2999-01-01"],
+     "--opened-on: must not be in the future"),
+    (["tokens", "issue", "ida@example.com", "--scope", "accounts:read", "--account", "IDA", "--name", " "],
+     "--name: must not be empty"),
+])
+def test_a_refusal_on_the_command_line_names_the_option_or_argument_and_changes_nothing(runner, args, message):
+    ida = make_user(email="ida@example.com")
+    account = make_account(ida, name="Ida's")
+    args = [str(account.id) if arg == "IDA" else arg for arg in args]
+    before = count(User), count(Account), count(ApiToken)
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1 and result.output.startswith(f"Error: {message}"), result.output
+    assert (count(User), count(Account), count(ApiToken)) == before
+    assert last_event().outcome == "failed"

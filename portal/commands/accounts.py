@@ -8,6 +8,10 @@ from portal.money import CURRENCIES
 group = click.Group("accounts", help="Manage accounts.")
 
 
+# The domain's fields, as `accounts open` names them (a refusal names what the person typed).
+OPEN_OPTIONS = {"owner": "EMAIL", "name": "--name", "currency": "--currency", "opened_on": "--opened-on"}
+
+
 @group.command("open")
 @click.argument("email")
 @click.option("--name", required=True, help="The account's name, as the customer sees it.")
@@ -17,7 +21,8 @@ def open_(email, name, currency, opened_on):
     """Open an account for the customer with EMAIL and print its id (only)."""
     owner = user_by_email(email)
     actor = system_actor()
-    with command_transaction("account.open", actor, object_type="account", subject_user_id=owner.id):
+    with command_transaction("account.open", actor, options=OPEN_OPTIONS, object_type="account",
+                             subject_user_id=owner.id):
         account = ledger.open_account(owner, name, actor=actor, currency=currency,
                                       opened_on=opened_on.date() if opened_on else None)
     click.echo(str(account.id))

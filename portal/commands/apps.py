@@ -12,7 +12,10 @@ group = click.Group("apps", help="Manage registered third-party apps.")
 
 def _origin(uri):
     """The scheme and host of a URI: the homepage an app gets when none is given."""
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return uri  # not a URL: the domain refuses it, as the redirect URI it is
     return f"{parts.scheme}://{parts.netloc}/" if parts.scheme and parts.netloc else uri
 
 
@@ -35,7 +38,12 @@ def register(name_argument, name, homepage, redirect_uris, client_type, public, 
         raise click.UsageError("--public contradicts --type confidential")
     client_type = ClientType.PUBLIC.value if public else client_type or ClientType.CONFIDENTIAL.value
     actor = system_actor()
-    with command_transaction(apps.REGISTER_ACTION, actor, object_type="app"):
+    # The domain's fields, as this command's options: a homepage left out is the first redirect URI's origin, so
+    # that URI is what a person must fix when it is refused.
+    options = {"name": "--name" if name else "NAME", "homepage": "--homepage" if homepage else "--redirect-uri",
+               "redirect_uris": "--redirect-uri", "client_type": "--type", "scopes": "--scope",
+               "ip_allowlist": "--allow-ip"}
+    with command_transaction(apps.REGISTER_ACTION, actor, options=options, object_type="app"):
         app, secret = apps.register_app(name=name or name_argument, homepage=homepage or _origin(redirect_uris[0]),
                                         redirect_uris=redirect_uris, client_type=client_type, scopes=scopes,
                                         ip_allowlist=allowlist, actor=actor)

@@ -21,21 +21,25 @@ def system_actor():
 
 
 @contextmanager
-def command_transaction(action, actor, **audit_fields):
-    """Run the command as one unit of work: one commit; on a domain refusal, its audit record alone, and exit 1."""
+def command_transaction(action, actor, *, options=None, **audit_fields):
+    """Run the command as one unit of work: one commit; on a domain refusal, its audit record alone, and exit 1.
+
+    `options` maps the domain's field names to the command's own options (`{"ip_allowlist": "--allow-ip"}`), so
+    the error names what the person typed.
+    """
     with unit_of_work.scope():
         try:
             yield
         except LedgerError as exc:
             unit_of_work.refuse(actor, action, exc, outcome="failed", **audit_fields)
-            refusal = click.ClickException(_describe(exc))
+            refusal = click.ClickException(_describe(exc, options or {}))
         else:
             return
     raise refusal from None
 
 
-def _describe(exc):
-    return f"{exc.field}: {exc.message}" if exc.field else exc.message
+def _describe(exc, options):
+    return f"{options.get(exc.field, exc.field)}: {exc.message}" if exc.field else exc.message
 
 
 def user_by_email(email):

@@ -19,6 +19,11 @@ from portal.models import ApiToken, Scope
 group = click.Group("tokens", help="Manage API tokens.")
 
 
+# The domain's fields, as `tokens issue` names them (a refusal names what the person typed).
+ISSUE_OPTIONS = {"user": "EMAIL", "name": "--name", "scopes": "--scope", "accounts": "--account",
+                 "expires_at": "--expires-in-days", "app": "--app"}
+
+
 @group.command("issue")
 @click.argument("email")
 @click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice([s.value for s in Scope]))
@@ -36,7 +41,8 @@ def issue(email, scopes, accounts, name, expires_in_days, client_id):
     app = app_by_client_id(client_id) if client_id else None
     expires_at = clock.now() + dt.timedelta(days=expires_in_days) if expires_in_days else None
     actor = system_actor()
-    with command_transaction("token.create", actor, object_type="token", subject_user_id=user.id):
+    with command_transaction("token.create", actor, options=ISSUE_OPTIONS, object_type="token",
+                             subject_user_id=user.id):
         _, secret = identity.issue_token(user, name=name, scopes=scopes, accounts=granted, actor=actor,
                                          expires_at=expires_at, app=app, by_bank=True)
     click.echo(secret)

@@ -9,6 +9,10 @@ from portal.models import Role
 group = click.Group("users", help="Manage users.")
 
 
+# The domain's fields, as `users create` names them (a refusal names what the person typed).
+CREATE_OPTIONS = {"email": "EMAIL", "name": "--name", "role": "--role", "password": "--password"}
+
+
 @group.command("create")
 @click.argument("email")
 @click.option("--name", required=True, help="The person's name.")
@@ -19,7 +23,8 @@ def create(email, name, role, password):
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     actor = system_actor()
-    with command_transaction("user.create", actor, object_type="user", changes={"email": [None, email]}):
+    with command_transaction("user.create", actor, options=CREATE_OPTIONS, object_type="user",
+                             changes={"email": [None, email]}):
         user = identity.create_user(email, name, role=role, password=password, actor=actor)
     click.echo(f"Created {user.role} {user.email} (id {user.id})")
 

@@ -30,10 +30,17 @@ ROTATE_ACTION = "app.secret_rotate"
 def _uri(value, field, *, redirect):
     """A URI as registered: https, or plain http only for 127.0.0.1 or localhost; no fragment in a redirect."""
     value = errors.clean_text(value, field=field, max_length=MAX_URI, required=True)
-    parts = urlsplit(value)
+    refused = errors.ValidationError("must be an https URL (http only for 127.0.0.1 or localhost)", field=field)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- read to refuse a port out of range (urlsplit checks it only when asked)
+    except ValueError:  # a malformed host ("https://[x") or port
+        raise refused from None
     local = parts.hostname in ("127.0.0.1", "localhost")
     if parts.scheme not in ("https", "http") or not parts.hostname or (parts.scheme == "http" and not local):
-        raise errors.ValidationError("must be an https URL (http only for 127.0.0.1 or localhost)", field=field)
+        raise refused
+    if any(char.isspace() for char in value):  # no URL holds a blank; a browser would not go where it reads
+        raise refused
     if redirect and parts.fragment:
         raise errors.ValidationError("must not have a fragment", field=field)
     return value

@@ -63,6 +63,20 @@ def claim_code(code, app):
     return row, None
 
 
+def spend_code(code_id):
+    """Keep the code `code_id` used after an exchange that claimed it was refused (a wrong PKCE verifier or
+    redirect URI): its refusal rolled the claim back, and a code is single use whatever became of its exchange.
+
+    Run after that rollback (`unit_of_work.always`). If another exchange claimed the code in between, the code
+    was used twice: what that exchange issued is revoked, as for any reuse.
+    """
+    spent = db.session.execute(sa.update(AuthorizationCode)
+                               .where(AuthorizationCode.id == code_id, AuthorizationCode.used_at.is_(None))
+                               .values(used_at=clock.now()))
+    if spent.rowcount != 1:
+        revoke_tokens_of_code(code_id)
+
+
 def revoke_tokens_of_code(code_id):
     """Revoke every token issued from the code `code_id` (it was presented again: someone else holds it)."""
     db.session.execute(sa.update(OAuthToken).where(OAuthToken.code_id == code_id, OAuthToken.revoked_at.is_(None))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -72,6 +72,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     """Codes stored by hash, bound to a consent, its redirect URI and PKCE challenge; 60 s and single use."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
+    claimed_code_id = None  # the code this exchange claimed, once it has
 
     def save_authorization_code(self, code, request):
         """Keep the code's hash under the consent the customer just gave (set on the request by the view)."""
@@ -79,10 +80,34 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         store.store_code(code, request.consent, redirect_uri=request.payload.redirect_uri,
                          code_challenge=data["code_challenge"], code_challenge_method=data["code_challenge_method"])
 
+    def validate_token_request(self):
+        """Check the exchange as Authlib does; a refused one still spends the code it claimed (single use)."""
+        try:
+            super().validate_token_request()
+        except OAuth2Error:
+            self._keep_spent()
+            raise
+
+    def create_token_response(self):
+        """Issue the pair as Authlib does; if that is refused, the code it claimed stays spent all the same."""
+        try:
+            return super().create_token_response()
+        except OAuth2Error:
+            self._keep_spent()
+            raise
+
+    def _keep_spent(self):
+        # The refusal rolls back the claim (a conditional UPDATE in this request's transaction): spend the code
+        # again once it has, or a guessed verifier could be followed by the right one.
+        code_id = self.claimed_code_id
+        if code_id is not None:
+            unit_of_work.always(lambda: store.spend_code(code_id))
+
     def query_authorization_code(self, code, client):
         """Claim the code for this client once; a second use revokes what the first one issued."""
         row, problem = store.claim_code(code, client.app)
         if problem is None:
+            self.claimed_code_id = row.id
             return Code(row)
         note_problem(problem, client.app.id, row.consent_id if row is not None else None)
         if problem == store.CODE_REUSED:
@@ -162,6 +187,14 @@ class PortalAuthorizationServer(AuthorizationServer):
             note_problem("outside the app's allowlist", client.app.id)
             raise InvalidClientError(status_code=401)
         return client
+
+    def create_token_response(self, request=None):
+        """Refuse a token request without a grant_type as invalid_request (RFC 6749 5.2: a required parameter is
+        missing; 3.2: one sent empty is missing too); Authlib would call it an unsupported grant type."""
+        oauth_request = self.create_oauth2_request(request)
+        if not oauth_request.payload.grant_type:
+            return self.handle_error_response(oauth_request, InvalidRequestError("Missing 'grant_type' in request."))
+        return super().create_token_response(request)
 
     def save_token(self, token, request):
         """Keep the hashes of the new pair under the consent its code or refresh token belongs to."""

@@ -61,6 +61,20 @@ def describe(event, account_names, customer_id):
     return summary, details
 
 
+def who(event, token_name, actor_role):
+    """Name who did it, as the customer reads it: an app by the app's own name (its personal token or an OAuth
+    consent), a personal token for the customer's own use by the token's name; never a token called an app."""
+    if event.actor_type == "token":
+        if event.actor_app_id is not None:
+            return f"App {_app_name(event.actor_app_id)}"
+        return f"Token “{token_name}”" if token_name else "An API token"
+    if event.actor_type == "system":
+        return "The bank (system)"
+    if event.actor_type == "anonymous":
+        return "Someone not logged in"
+    return "Bank staff" if actor_role and actor_role != "customer" else "You"
+
+
 def by_the_bank(event, customer_id):
     """Whether the bank did it: a member of staff or the system (the command line). Not the customer, their
     tokens, nor someone at the login form with their email."""

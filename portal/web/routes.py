@@ -21,7 +21,7 @@ from portal.ledger import history
 from portal.models import CUSTOMER_SCOPES, Account, ApiToken, AppStatus, AuditEvent, Role, ThirdPartyApp, User
 from portal.observability import request_actor
 from portal.security import seal, unseal
-from portal.web.activity import describe
+from portal.web.activity import describe, who
 from portal.web.forms import OWN_USE, SCOPE_LABELS, BalanceAtDateForm, RevokeTokenForm, TokenForm
 
 bp = Blueprint("web", __name__)
@@ -220,6 +220,6 @@ def activity():
     rows = db.session.execute(query.order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1)).all()
     older = rows[PAGE_SIZE - 1][0].id if len(rows) > PAGE_SIZE else None
     names = {str(a.id): a.name for a in own_accounts()}
-    events = [(event, token_name, role, *describe(event, names, current_user.id))
+    events = [(event, who(event, token_name, role), role, *describe(event, names, current_user.id))
               for event, token_name, role in rows[:PAGE_SIZE]]
     return render_template("web/activity.html", events=events, older=older)

@@ -42,3 +42,21 @@ def test_the_docs_link_nothing_outside_the_repository():
                 path = target.split("#")[0]
                 assert (doc.parent / path).resolve().is_relative_to(ROOT), (doc.name, target)
                 assert (doc.parent / path).exists(), (doc.name, target)
+
+
+def test_the_demo_token_is_described_as_demo_load_issues_it(runner):
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+    from portal.models import ApiToken
+
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.name == "Demo budgeting app"))
+    scopes = token.scopes.split()
+    assert "deposits:write" not in scopes  # a customer cannot give it; the payment rail's token holds it
+    for doc in (REFERENCE, (ROOT / "README.md").read_text()):
+        (said,) = re.findall(r"^`make run` prints a demo token.*?With the server running", doc, re.S | re.M)
+        said = " ".join(said.split())
+        assert "every scope," not in said and "no `deposits:write`" in said, said
+        assert all(f"`{scope}`" in said for scope in scopes), said

@@ -2,11 +2,13 @@
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.identity import apps, consents, grants
+from portal.identity.tokens import hash_secret
 from portal.kernel import clock
-from portal.models import Role
+from portal.models import AuthorizationCode, Role
 from tests.api.conftest import bearer
 from tests.factories import SYSTEM, make_account, make_user, snapshot
 from tests.oauth.conftest import (
@@ -120,9 +122,40 @@ def test_a_wrong_verifier_gets_nothing(ann_client, ann, budgetly):
     before = unchanged()
     response = exchange(ann_client, budgetly, code, pkce()[0])
     assert response.status_code == 400 and response.get_json()["error"] == "invalid_grant"
-    assert unchanged() == before
+    assert counts() == before[1]  # no token issued; the code is spent (see below)
     assert last_event().action == "oauth.token" and last_event().outcome == "denied"
+    code, _ = code_for(ann_client, budgetly, [ann[1]])
     assert exchange(ann_client, budgetly, code, "").get_json()["error"] == "invalid_request"
+
+
+def code_used_at(code):
+    db.session.expire_all()
+    return db.session.scalar(sa.select(AuthorizationCode.used_at)
+                             .where(AuthorizationCode.code_hash == hash_secret(code)))
+
+
+@pytest.mark.parametrize("mistake", ["wrong verifier", "no verifier", "wrong redirect_uri"])
+def test_a_refused_exchange_spends_the_code_so_the_right_verifier_comes_too_late(ann_client, ann, budgetly, mistake):
+    code, verifier = code_for(ann_client, budgetly, [ann[1]])
+    assert code_used_at(code) is None
+    before = counts()
+    if mistake == "wrong redirect_uri":
+        first = exchange(ann_client, budgetly, code, verifier, redirect_uri="http://127.0.0.1:8400/cb")
+    else:
+        first = exchange(ann_client, budgetly, code, pkce()[0] if mistake == "wrong verifier" else "")
+    assert first.status_code == 400 and first.get_json()["error"] in ("invalid_grant", "invalid_request")
+    assert code_used_at(code) is not None  # single use, whatever became of the attempt
+    second = exchange(ann_client, budgetly, code, verifier)
+    assert second.status_code == 400 and second.get_json()["error"] == "invalid_grant"
+    assert counts() == before  # no token, either time
+    assert [e.refusal_message for e in events("oauth.token")][-1] == grants.CODE_REUSED
+
+
+def test_another_apps_attempt_does_not_spend_a_code(ann_client, ann, budgetly):
+    code, verifier = code_for(ann_client, budgetly, [ann[1]])
+    assert exchange(ann_client, register(), code, verifier).get_json()["error"] == "invalid_grant"
+    assert code_used_at(code) is None  # not its code: nothing of it is touched
+    assert exchange(ann_client, budgetly, code, verifier).status_code == 200
 
 
 @pytest.mark.parametrize("basic", [True, False])
@@ -274,7 +307,7 @@ def test_the_token_endpoint_refuses_an_app_calling_from_outside_its_allowlist(an
     assert refresh(ann_client, fenced, tokens["refresh_token"], address="10.2.3.4").status_code == 200
 
 
-@pytest.mark.parametrize("grant_type", ["password", "client_credentials", "implicit", ""])
+@pytest.mark.parametrize("grant_type", ["password", "client_credentials", "implicit"])
 def test_only_the_code_and_refresh_grants_exist(client, budgetly, grant_type):
     from tests.oauth.conftest import _token_call
 
@@ -282,6 +315,27 @@ def test_only_the_code_and_refresh_grants_exist(client, budgetly, grant_type):
                            basic=True, secret=None)
     assert response.status_code == 400 and response.get_json()["error"] == "unsupported_grant_type"
     assert last_event().action == "oauth.token"
+
+
+@pytest.mark.parametrize("grant_type", [None, ""])  # RFC 6749 3.2: a parameter without a value is omitted
+def test_a_token_request_without_grant_type_is_invalid_request(ann_client, ann, budgetly, grant_type):
+    from tests.oauth.conftest import _token_call
+
+    code, verifier = code_for(ann_client, budgetly, [ann[1]])
+    data = {"code": code, "redirect_uri": REDIRECT, "code_verifier": verifier}
+    if grant_type is not None:
+        data["grant_type"] = grant_type
+    unsupported = _token_call(ann_client, budgetly, {**data, "grant_type": "password"}, basic=True, secret=None)
+    before = unchanged()
+    response = _token_call(ann_client, budgetly, data, basic=True, secret=None)
+    assert response.status_code == 400 and response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    assert body["error"] == "invalid_request" and "grant_type" in body["error_description"]
+    # RFC 6749 5.2's shape, as every other refusal of the endpoint (error_description is optional there)
+    assert set(body) == {"error", "error_description"} and set(unsupported.get_json()) <= set(body)
+    assert unchanged() == before
+    event = last_event()
+    assert (event.action, event.outcome, event.refusal_code) == ("oauth.token", "denied", "invalid_request")
 
 
 def test_the_implicit_response_type_is_refused(ann_client, budgetly):

@@ -2,9 +2,11 @@
 from types import SimpleNamespace
 
 import pytest
+import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.identity import consents, grants
+from portal.models import OAuthToken
 from tests.factories import SYSTEM, make_account, make_user
 from tests.oauth.conftest import REDIRECT, events, exchange, pkce, refresh, register
 from tests.test_concurrency import run_together
@@ -42,3 +44,21 @@ def test_a_refresh_token_used_at_once_by_many_refreshes_once(pg_app):
     # cannot tell that from theft).
     assert sorted(statuses) == [200] + [400] * (THREADS - 1)
     assert [e.action for e in events(consents.REUSE_ACTION)] == [consents.REUSE_ACTION]
+
+
+def test_wrong_and_right_verifiers_at_once_leave_at_most_one_live_pair_and_the_code_spent(pg_app):
+    budgetly, verifier = issued_code(pg_app)
+    wrong = pkce()[0]
+
+    def attempt(i):
+        response = exchange(pg_app.test_client(), budgetly, "the-code", verifier if i % 2 else wrong)
+        return response.status_code, response.get_json().get("access_token")
+
+    results = run_together(pg_app, THREADS, attempt)
+    issued = [token for status, token in results if status == 200]
+    assert len(issued) <= 1 and all(status == 400 for status, _ in results if status != 200)
+    after = exchange(pg_app.test_client(), budgetly, "the-code", verifier)
+    assert after.status_code == 400 and after.get_json()["error"] == "invalid_grant"  # spent, whoever came first
+    db.session.expire_all()
+    live = db.session.scalars(sa.select(OAuthToken).where(OAuthToken.revoked_at.is_(None))).all()
+    assert len(live) <= len(issued)

@@ -255,3 +255,29 @@ def test_activity_names_the_app_for_each_api_event(ann_client, ann, client):
     client.get(f"/api/v1/accounts/{main.id}/transactions", headers=bearer(access))  # beyond its consent: 403
     page = ann_client.get("/activity").text
     assert "by the app “Budgetly”" in page and "App “None”" not in page
+
+
+def who_of_api_events(page):
+    """The "Who" cell of every event done with an API credential, as the customer reads it."""
+    cells = re.findall(r'<td data-label="Who">\s*(.*?)\s*</td>', page, re.S)
+    return {cell for cell in cells if cell not in ("You", "Bank staff", "The bank (system)", "Someone not logged in")}
+
+
+@pytest.mark.parametrize("credential", ["own-use token", "app's token", "OAuth consent"])
+def test_activity_calls_a_personal_token_a_token_and_an_app_by_its_own_name(ann_client, ann, client, credential):
+    user, main, _ = ann
+    budgetly = register()
+    if credential == "own-use token":
+        _, secret = identity.issue_token(user, name="w1", scopes=("accounts:read",), accounts=[main], actor=SYSTEM)
+        db.session.commit()
+    elif credential == "app's token":
+        _, secret = app_token(user, budgetly, main)  # named "for Budgetly"
+    else:
+        _, secret = consent_with_token(user, budgetly, main)
+    before = state()
+    client.get(f"/api/v1/accounts/{main.id}/transactions", headers=bearer(secret))  # beyond its scopes: 403
+    assert state()["audit"] == before["audit"] + 1  # the refusal is on the page to read
+    page = ann_client.get("/activity").text
+    expected = {"own-use token": "Token “w1”"}.get(credential, "App “Budgetly”")
+    assert who_of_api_events(page) == {expected}
+    assert "App “w1”" not in page and "App “for Budgetly”" not in page and "An app (see details)" not in page

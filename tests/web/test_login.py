@@ -127,3 +127,25 @@ def test_login_attempts_are_rate_limited_per_address_and_email(backend, request,
         assert login(client, "other@example.com", "whatever1234").status_code == 200  # another email is not
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_rate_limited_login_says_when_to_try_again(backend, request, tmp_path, monkeypatch):
+    from tests.conftest import _database_url
+
+    monkeypatch.setenv("LOGIN_RATE_LIMIT", "2/minute")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": _database_url(backend, request, tmp_path),
+                      "RATELIMIT_ENABLED": True})
+    with app.app_context():
+        make_user(email="ann@example.com")
+        client = app.test_client()
+        for _ in range(2):
+            assert "Retry-After" not in login(client, "ann@example.com", "wrong password!").headers
+        logins = len(events("auth.login"))
+        refused = login(client, "ann@example.com")
+        assert refused.status_code == 429
+        seconds = int(refused.headers["Retry-After"])
+        assert 1 <= seconds <= 61  # a one-minute window, rounded up to whole seconds
+        assert f"Please try again in {seconds} second" in refused.text
+        assert len(events("auth.login")) == logins and client.get("/").status_code == 302  # not logged in
+        db.session.remove()
+        db.engine.dispose()

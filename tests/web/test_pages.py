@@ -239,7 +239,8 @@ def test_activity_shows_what_concerns_me_and_nothing_else(ann_client, ann, stran
     page = ann_client.get("/activity").text
     assert "Logged in" in page
     assert "API token created “Payments app”" in page
-    assert "Withdrawal of €2.50 on Main" in page and "App “Payments app”" in page  # the kind says which way
+    assert "Withdrawal of €2.50 on Main" in page  # the kind says which way
+    assert "Token “Payments app”" in page and "App “Payments app”" not in page  # a personal token is no app
     # Contract changed (issue 14): the bank's reason is internal; the customer reads the note, here none.
     assert "Account frozen: Main" in page and "card reported stolen" not in page
     assert "Correction by the bank" in page
