@@ -1,6 +1,7 @@
 """`/accounts/{id}/statements`: the months an account has statements for, and one month as JSON, CSV or PDF."""
 from flask import g, request
 from flask_restx import Namespace, Resource
+from werkzeug.datastructures import MIMEAccept
 
 from portal import ledger, statements
 from portal.api.auth import granted_account, require_scope
@@ -81,15 +82,25 @@ def statement_json(statement):
     }
 
 
+VARY_ACCEPT = {"Vary": "Accept"}  # the format follows the Accept header: a cache must keep one answer per header
+
+
 def negotiated():
     """Return the media type to answer with: JSON unless the Accept header prefers CSV or PDF; 406 when it
-    accepts none of the three."""
+    accepts none of the three.
+
+    Media-type parameters other than the quality (`text/csv; charset=utf-8`, `text/csv;header=present`) do not
+    make a type another one: they are set aside before matching, as the server's own answer carries its charset.
+    """
     if not request.headers.get("Accept", "").strip():
         return statements.JSON
-    chosen = request.accept_mimetypes.best_match(statements.MEDIA_TYPES)
+    asked = MIMEAccept([(value.split(";", 1)[0].strip().lower(), quality)
+                        for value, quality in request.accept_mimetypes])
+    chosen = asked.best_match(statements.MEDIA_TYPES)
     if chosen is None:
         raise ApiError(406, "not_acceptable",
-                       "A statement is available as application/json, text/csv or application/pdf.")
+                       "A statement is available as application/json, text/csv or application/pdf.",
+                       headers=VARY_ACCEPT)
     return chosen
 
 
@@ -140,5 +151,7 @@ class StatementDetail(Resource):
         except ledger_statements.UnknownPeriod:
             raise not_found("statement") from None
         if media_type == statements.JSON:
-            return statement_json(statement)
-        return statements.download(statement, media_type)
+            return statement_json(statement), 200, VARY_ACCEPT
+        response = statements.download(statement, media_type)
+        response.vary.add("Accept")
+        return response

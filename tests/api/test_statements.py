@@ -115,11 +115,22 @@ def test_pdf_parses_and_carries_the_closing_balance(client, history):
     (None, "application/json"), ("*/*", "application/json"), ("application/json", "application/json"),
     ("text/csv", "text/csv"), ("application/pdf", "application/pdf"), ("text/*", "text/csv"),
     ("application/json;q=0.5, application/pdf", "application/pdf"),
+    # Media-type parameters other than q (a charset, CSV's header flag) do not make a type unacceptable.
+    ("application/json; charset=utf-8", "application/json"), ("text/csv; charset=utf-8", "text/csv"),
+    ("text/csv; charset=UTF-8", "text/csv"), ("text/csv;header=present", "text/csv"),
+    ("application/pdf; q=0.9, text/csv; charset=utf-8; q=0.5", "application/pdf"),
+    ("APPLICATION/PDF", "application/pdf"),
 ])
 def test_content_negotiation(client, history, accept, expected):
     headers = dict(history.headers, **({"Accept": accept} if accept else {}))
     response = client.get(path(history.main, "2026-10"), headers=headers)
     assert response.status_code == 200 and response.mimetype == expected
+    assert "Accept" in response.vary  # a cache keeps one answer per Accept header, never the wrong format
+
+
+def test_a_406_varies_on_accept_too(client, history):
+    response = client.get(path(history.main, "2026-10"), headers={**history.headers, "Accept": "text/html"})
+    assert response.status_code == 406 and "Accept" in response.vary
 
 
 @pytest.mark.parametrize("accept", ["text/html", "application/xml, image/*", "application/json;q=0"])
