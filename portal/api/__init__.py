@@ -2,7 +2,7 @@
 from flask import Blueprint, current_app, g, has_request_context, render_template, url_for
 from flask_restx import Api
 
-from portal.api import accounts, statements, transactions
+from portal.api import accounts, auth, statements, transactions
 from portal.api.errors import error_response
 from portal.api.guards import PREFIX, is_api_path
 from portal.errors import answer_errors_of
@@ -108,6 +108,7 @@ def create_blueprint():
         # process ever created alive (the test suite creates hundreds). Everything is registered by now.
         ns.apis.remove(api)
     api_limit(bp)
+    bp.after_request(auth.record_app_read)
     bp.add_url_rule("/oauth2-redirect.html", "swagger_oauth2_redirect", swagger_oauth2_redirect)
     return bp
 

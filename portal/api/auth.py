@@ -4,7 +4,7 @@ from dataclasses import replace
 
 from flask import g, request
 
-from portal import identity, unit_of_work
+from portal import audit, identity, unit_of_work
 from portal.api.errors import ApiError, not_found
 from portal.audit import Refusal
 from portal.extensions import db
@@ -34,6 +34,44 @@ def init_app(app):
     Registered ahead of the limiter's own before_request hook (see portal.create_app).
     """
     app.before_request(_identify_api_caller)
+
+
+APP_READ_ACTION = "api.read"
+# What an app's read is about, per endpoint: the audit event's object type (its id: the transaction, else the
+# account, the URL names).
+READS = {
+    "api.accounts_account_list": "accounts", "api.accounts_account_detail": "account",
+    "api.accounts_account_balance": "balance", "api.transactions_transaction_list": "transactions",
+    "api.transactions_transaction_detail": "transaction", "api.statements_statement_list": "statements",
+    "api.statements_statement_detail": "statement",
+}
+
+
+def record_app_read(response):
+    """Audit every read an app makes (through a consent, or a personal token for the app), with the app and the
+    consent, so the customer and the bank see what each app did. An after-request hook of the API blueprint.
+
+    An app's writes are audited by what they do (a posting, or its refusal), and a refused credential or scope as
+    api.unauthorized / api.forbidden: neither is recorded twice. The record is kept whatever the request's
+    outcome (`unit_of_work.always`), a read that failed with the error it answered.
+    """
+    principal = g.get("principal")
+    if principal is None or principal.app_id is None or request.method not in ("GET", "HEAD") \
+            or response.status_code in (401, 403):
+        return response
+    args = request.view_args or {}
+    object_id = args.get("transaction_id") or args.get("account_id")
+    outcome, refusal = "success", None
+    if response.status_code >= 400:
+        body = response.get_json(silent=True) if response.is_json else None
+        body = body if isinstance(body, dict) else {}
+        outcome = "failed"
+        refusal = Refusal(str(body.get("code") or response.status_code), str(body.get("message") or response.status))
+    actor, object_type = g.actor, READS.get(request.endpoint, "request")
+    unit_of_work.always(lambda: audit.record(
+        actor, APP_READ_ACTION, object_type=object_type, object_id=None if object_id is None else str(object_id),
+        subject_user_id=principal.user_id, outcome=outcome, refusal=refusal))
+    return response
 
 
 def _identify_api_caller():

@@ -32,6 +32,21 @@ SIMPLE = {
     "consent.expire": "An app's access expired",
     "consent.refresh_reuse": "An app's access was ended: a used renewal was presented again",
     "statement.download": "The bank's staff downloaded a statement of your account",
+    "oauth.authorize": "An app asked for access",
+    "oauth.token": "An app collected its access",
+    "oauth.revoke": "An app gave up its access",
+    "oauth_token.revoke": "An app's access token was revoked",
+}
+
+# An app's read (api.read), by what it read: the account's name follows when the event names one.
+READS = {
+    "accounts": "Read the list of your accounts",
+    "account": "Read the details of",
+    "balance": "Read the balance of",
+    "transactions": "Read the transactions of",
+    "transaction": "Read a transaction",
+    "statements": "Read the list of statements of",
+    "statement": "Read a statement of",
 }
 
 # What a refused attempt at one of the SIMPLE actions reads as (it did not happen; the customer sees it tried).
@@ -52,6 +67,8 @@ def describe(event, account_names, customer_id):
         summary, details = _describe_account(event, changes, account_names)
     elif event.action.startswith("token."):
         summary, details = _describe_token(event, changes)
+    elif event.action == "api.read":
+        summary, details = _describe_read(event, account_names)
     else:
         refused = event.outcome != "success" and event.action in REFUSED
         summary, details = (REFUSED if refused else SIMPLE).get(event.action, event.action), []
@@ -125,6 +142,16 @@ def _describe_account(event, changes, account_names):
         if field in ("name", "status"):
             details.append(f"{field}: {old} → {new}" if old is not None else f"{field}: {new}")
     return summary, details
+
+
+def _describe_read(event, account_names):
+    """Tell what an app read ("Read the balance of Main"), or that it tried and was answered an error."""
+    summary = READS.get(event.object_type, "Read your data")
+    if summary.endswith(" of"):
+        summary += " " + account_names.get(event.object_id, "an account")
+    if event.outcome != "success":
+        summary = "Tried to " + summary[0].lower() + summary[1:]
+    return summary, []
 
 
 def _describe_token(event, changes):

@@ -111,6 +111,56 @@ def test_api_calls_with_an_app_credential_name_the_app_and_consent(client, custo
     assert balance(client, customer, personal).status_code == 200
 
 
+def reads(since_id):
+    db.session.expire_all()
+    return db.session.scalars(sa.select(AuditEvent).where(AuditEvent.id > since_id).order_by(AuditEvent.id)).all()
+
+
+def newest_id():
+    return db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(AuditEvent.id), 0)))
+
+
+@pytest.mark.parametrize("kind", ["token for the app", "oauth"])
+def test_every_read_by_an_app_is_audited_with_the_app_and_the_consent(client, customer, kind):
+    app = register()
+    if kind == "oauth":
+        consent, secret = oauth_token(customer, app, scopes=["accounts:read", "transactions:read"])
+        token_id, consent_id = None, consent.id
+    else:
+        secret = app_token(customer, app, scopes=("accounts:read", "transactions:read"))
+        token_id = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.app_id == app.id))
+        consent_id = None
+    since = newest_id()
+    main, savings = customer.main.id, customer.savings.id
+    answers = [client.get(path, headers=bearer(secret)).status_code for path in (
+        "/api/v1/accounts", f"/api/v1/accounts/{main}/balance", f"/api/v1/accounts/{main}/transactions",
+        f"/api/v1/accounts/{savings}/balance")]  # the last: not granted
+
+    assert answers == [200, 200, 200, 404]
+    events = reads(since)
+    assert [(e.action, e.object_type, e.object_id, e.outcome, e.refusal_code) for e in events] == [
+        ("api.read", "accounts", None, "success", None), ("api.read", "balance", str(main), "success", None),
+        ("api.read", "transactions", str(main), "success", None),
+        ("api.read", "balance", str(savings), "failed", "not_found")]
+    assert {(e.actor_type, e.actor_user_id, e.actor_token_id, e.actor_app_id, e.actor_consent_id, e.subject_user_id)
+            for e in events} == {("token", customer.user.id, token_id, app.id, consent_id, customer.user.id)}
+
+
+def test_a_refused_read_by_an_app_is_recorded_once_as_the_refusal(client, customer):
+    app = register()
+    _, secret = oauth_token(customer, app, scopes=["accounts:read"])
+    since = newest_id()
+    response = client.get(f"/api/v1/accounts/{customer.main.id}/transactions", headers=bearer(secret))
+    assert response.status_code == 403
+    assert [e.action for e in reads(since)] == ["api.forbidden"]
+
+
+def test_reads_with_a_token_for_the_customers_own_use_are_not_audited(client, customer):
+    since = newest_id()
+    assert balance(client, customer, customer.secret).status_code == 200
+    assert reads(since) == []
+
+
 def test_an_oauth_token_sees_only_the_consents_accounts_and_scopes(client, customer):
     app = register(scopes=["accounts:read", "transactions:read"])
     _, secret = oauth_token(customer, app, scopes=["accounts:read", "transactions:read", "transactions:write"])

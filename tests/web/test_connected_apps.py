@@ -154,6 +154,18 @@ def test_what_an_app_did_is_listed_under_it(ann_client, ann, client):
     assert "Withdrawal of €2.50 on Main" in part
 
 
+def test_what_an_app_read_is_told_in_words_under_it_and_on_the_activity_page(ann_client, ann, client):
+    user, main, savings = ann
+    budgetly = register()
+    _, access = consent_with_token(user, budgetly, main)
+    assert client.get(f"/api/v1/accounts/{main.id}/balance", headers=bearer(access)).status_code == 200
+    assert client.get(f"/api/v1/accounts/{savings.id}/balance", headers=bearer(access)).status_code == 404
+    part = section(ann_client.get("/connected-apps").text, budgetly)
+    assert "Read the balance of Main" in part and "Tried to read the balance of Savings" in part, part
+    page = ann_client.get("/activity").text
+    assert "Read the balance of Main" in page and "Tried to read the balance of Savings" in page
+
+
 def test_revoking_without_a_csrf_token_changes_nothing(ann_client, ann):
     user, main, _ = ann
     consent, _ = consent_with_token(user, register(), main)
