@@ -120,13 +120,13 @@ class StatementDetail(Resource):
                             "application/pdf` a PDF (each as an attachment)",
                 headers={"Content-Disposition": {"type": "string",
                                                  "description": "CSV and PDF: attachment; filename=\"statement-"
-                                                                "<number>-<YYYY-MM>.csv\""}})
+                                                                "{number}-{YYYY-MM}.csv\" (`.pdf` for a PDF)"}})
     @require_scope(Scope.TRANSACTIONS_READ)
     def get(self, account_id, period):
         """Show one month's statement as JSON, CSV or PDF (the Accept header chooses).
 
         Opening and closing balances, totals in and out, and every transaction with the balance after it, oldest
-        first. CSV and PDF come as an attachment named statement-<number>-<YYYY-MM>.
+        first. CSV and PDF come as an attachment named `statement-{number}-{YYYY-MM}.csv` or `.pdf`.
         """
         account = granted_account(g.principal, account_id)
         only_query()
