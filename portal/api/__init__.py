@@ -3,6 +3,7 @@ from flask import Blueprint, current_app, g, has_request_context, render_templat
 from flask_restx import Api
 
 from portal.api import accounts, statements, transactions
+from portal.api.docs import with_error_examples
 from portal.api.errors import error_response
 from portal.api.guards import PREFIX, is_api_path
 from portal.errors import answer_errors_of
@@ -51,13 +52,14 @@ class PortalApi(Api):
 
     @property
     def __schema__(self):
-        """The document Flask-RESTX builds once, with the OAuth scheme's URLs for the host it is asked on.
+        """The document Flask-RESTX builds once, with the OAuth scheme's URLs for the host it is asked on and an
+        example body on each error response.
 
         Built per request rather than cached, so a forged Host header changes only the asker's own copy.
         """
         schema = super().__schema__
         definitions = {**schema.get("securityDefinitions", {}), "oauth2": oauth_scheme()}
-        return {**schema, "securityDefinitions": definitions}
+        return {**schema, "securityDefinitions": definitions, "paths": with_error_examples(schema["paths"])}
 
     def handle_error(self, e):
         """Answer any error raised in the API's routes with the envelope."""

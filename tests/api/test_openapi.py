@@ -54,6 +54,34 @@ def test_the_statement_is_documented_in_all_three_media_types(client):
     assert operation["responses"]["406"]["schema"] == {"$ref": "#/definitions/Error"}
 
 
+# The code each status carries (docs/api.md and the design's error table; 409 has four, any of them will do).
+CODES = {"400": {"validation_error"}, "401": {"unauthorized"}, "403": {"forbidden"}, "404": {"not_found"},
+         "406": {"not_acceptable"},
+         "409": {"insufficient_funds", "account_frozen", "account_closed", "idempotency_conflict"},
+         "413": {"payload_too_large"}, "414": {"uri_too_long"}, "415": {"unsupported_media_type"},
+         "429": {"rate_limited"}, "431": {"headers_too_large"}, "500": {"internal_error"}}
+
+
+def test_each_documented_error_shows_an_example_with_the_code_its_status_carries(client):
+    spec = client.get(SPEC).get_json()
+    error_schema = spec["definitions"]["Error"]
+    shown = set()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method not in {"get", "post"}:
+                continue
+            for status, response in operation["responses"].items():
+                if status < "400":
+                    assert "examples" not in response
+                    continue
+                example = response["examples"]["application/json"]
+                assert example["code"] in CODES[status], (path, method, status, example)
+                assert set(error_schema["required"]) <= set(example) <= set(error_schema["properties"])
+                assert ("errors" in example) == (status == "400")
+                shown.add(status)
+    assert shown == set(CODES)
+
+
 def descriptions(node):
     """Every description and summary in the document, however deep."""
     if isinstance(node, dict):
