@@ -3,7 +3,9 @@
 Schemathesis generates requests from the document (valid and invalid) and checks each response: no 5xx,
 a documented status code and content type, and a body that matches the documented schema.
 """
+import calendar
 import re
+from decimal import Decimal
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -80,6 +82,35 @@ def test_each_documented_error_shows_an_example_with_the_code_its_status_carries
                 assert ("errors" in example) == (status == "400")
                 shown.add(status)
     assert shown == set(CODES)
+
+
+def test_the_statement_example_is_one_month_that_adds_up(client):
+    definitions = client.get(SPEC).get_json()["definitions"]
+    statement = definitions["Statement"]
+    example = statement["example"]
+    assert set(statement["required"]) <= set(example) <= set(statement["properties"])
+    line_fields = set(definitions["Transaction"]["required"]) | set(
+        statement["properties"]["transactions"]["items"]["allOf"][1]["required"])
+    lines = example["transactions"]
+    assert lines and all(set(line) == line_fields for line in lines)
+    year, month = map(int, example["period"].split("-"))
+    last_day = calendar.monthrange(year, month)[1]
+    assert (example["from"], example["to"]) == (f"{example['period']}-01", f"{example['period']}-{last_day}")
+    assert all(example["from"] <= line["value_date"] <= example["to"] for line in lines)
+    assert [line["value_date"] for line in lines] == sorted(line["value_date"] for line in lines)
+
+    amounts = [Decimal(line["amount"]) for line in lines]
+    assert Decimal(example["total_in"]) == sum(amount for amount in amounts if amount > 0)
+    assert Decimal(example["total_out"]) == -sum(amount for amount in amounts if amount < 0)
+    balance = Decimal(example["opening_balance"])
+    for line, amount in zip(lines, amounts, strict=True):
+        balance += amount
+        assert Decimal(line["balance_after"]) == balance, line
+    assert balance == Decimal(example["closing_balance"]) == (
+        Decimal(example["opening_balance"]) + Decimal(example["total_in"]) - Decimal(example["total_out"]))
+    # A deposit brings money in and a withdrawal takes it out, as the API tells them.
+    for line, amount in zip(lines, amounts, strict=True):
+        assert {"deposit": amount > 0, "withdrawal": amount < 0}.get(line["kind"], True), line
 
 
 def descriptions(node):
