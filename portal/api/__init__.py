@@ -35,7 +35,8 @@ OAUTH_SCOPES = {
 OAUTH_HELP = ("OAuth 2.0 authorization code with PKCE (S256): the customer logs in, consents to the app, and the app "
               "exchanges the code at the token endpoint. Server metadata: `/.well-known/oauth-authorization-server`. "
               "To try it on this page, enter the client id and secret of an app whose redirect URIs include this "
-              "server's `/api/v1/oauth2-redirect.html` (the demo app of `make run` has it).")
+              "server's `/api/v1/oauth2-redirect.html` (the demo app has it registered for a server on port 5000: "
+              "`http://127.0.0.1:5000` and `http://localhost:5000`), and tick at least one scope.")
 
 
 def oauth_scheme():

@@ -16,6 +16,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from portal.commands.demo import DEMO_APP, SWAGGER_REDIRECT
 from portal.extensions import db
 from portal.models import Entry
 
@@ -143,6 +144,15 @@ def test_the_document_declares_the_oauth_authorization_code_scheme(client):
         "type": "oauth2", "flow": "accessCode", "authorizationUrl": "http://localhost/oauth/authorize",
         "tokenUrl": "http://localhost/oauth/token"}
     assert set(oauth["scopes"]) == {"accounts:read", "transactions:read", "transactions:write"}
+
+
+def test_the_oauth_help_names_where_the_demo_app_can_be_tried_and_asks_for_a_scope(client):
+    help_text = client.get(SPEC).get_json()["securityDefinitions"]["oauth2"]["description"]
+    origins = [uri.removesuffix(SWAGGER_REDIRECT) for uri in DEMO_APP["redirect_uris"]
+               if uri.endswith(SWAGGER_REDIRECT)]
+    assert origins and all(f"`{origin}`" in help_text for origin in origins)
+    assert "port 5000" in help_text and "make run" not in help_text
+    assert "at least one scope" in help_text
 
 
 def test_swagger_ui_is_served_from_local_assets(client):
