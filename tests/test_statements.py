@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from portal import ledger
 from portal.api.statements import statement_json
+from portal.display import money
 from portal.extensions import db
 from portal.kernel import clock
-from portal.ledger import history
+from portal.ledger import ceiling, history
 from portal.ledger.statements import Month, Statement, StatementLine, UnknownPeriod, parse_month, periods, statement
 from portal.statements import csv_rows
 from portal.statements.pdf import render
@@ -147,11 +148,11 @@ def test_a_statement_costs_the_same_number_of_queries_whatever_the_month_holds(a
     assert queries[1] == queries[40] <= 6  # the lines with both balances, particulars (two), the holder
 
 
-def fake_statement(lines, *, holder="Zoë Łukasiewicz", description="Groceries"):
+def fake_statement(lines, *, holder="Zoë Łukasiewicz", description="Groceries", opening=500_000):
     """A statement built in memory (the PDF's layout needs no database)."""
     account = SimpleNamespace(id=uuid.uuid4(), owner_id=1, number="FI2142420000000001", name="Main",
                               currency="EUR")
-    items, balance = [], 500_000
+    items, balance = [], opening
     for n in range(lines):
         amount = -(n % 97 + 1) * 10
         balance += amount
@@ -160,9 +161,9 @@ def fake_statement(lines, *, holder="Zoë Łukasiewicz", description="Groceries"
                             booked_at=NOW, kind="withdrawal", counterparty_account_id=None, reverses=None,
                             reversed_by=None)
         items.append(StatementLine(line, balance, history.Particulars()))
-    spent = 500_000 - balance
+    spent = opening - balance
     return Statement(account=account, holder=holder, period=Month(2026, 10), date_from=dt.date(2026, 10, 1),
-                     date_to=dt.date(2026, 10, 31), partial=False, opening=500_000, closing=balance, total_in=0,
+                     date_to=dt.date(2026, 10, 31), partial=False, opening=opening, closing=balance, total_in=0,
                      total_out=spent, lines=items, generated_at=NOW)
 
 
@@ -181,8 +182,37 @@ def test_a_month_of_1000_transactions_is_a_multi_page_pdf_with_the_header_on_eve
         assert f"Page {number} of {len(pages)}" in text and "Generated at 2026-11-15 10:00 UTC" in text
     whole = "\n".join(page.extract_text() for page in pages)
     assert "Groceries 0" in whole and "Groceries 999" in whole  # every row, none lost at a page break
-    assert f"{made.closing // 100}.{made.closing % 100:02d} EUR" in pages[-1].extract_text()
+    assert f"Closing balance €{made.closing // 100:,}.{made.closing % 100:02d}" in pages[-1].extract_text()
     assert elapsed < 10, elapsed
+
+
+def pdf_lines(made):
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(render(made))).pages).splitlines()
+
+
+def test_the_pdf_prints_amounts_as_the_pages_do_and_the_csv_keeps_them_plain():
+    made = fake_statement(2, opening=5_829_398)  # −0.10 then −0.20: 58,293.88 and 58,293.68 after them
+    lines = pdf_lines(made)
+    for label, printed in (("Opening balance", "€58,293.98"), ("Total in", "€0.00"), ("Total out", "€0.30"),
+                           ("Closing balance", "€58,293.68")):
+        assert f"{label} {printed}" in lines
+    assert any(line.startswith("2026-10-01 Groceries 0 Withdrawal −€0.10 €58,293.88") for line in lines), lines
+    assert any(line.startswith("2026-10-02 Groceries 1 Withdrawal −€0.20 €58,293.68") for line in lines), lines
+    rows = list(csv_rows(made))
+    assert ("opening_balance", "58293.98") in rows and ("closing_balance", "58293.68") in rows
+    assert rows[-1][-2:] == ("-0.20", "58293.68")
+
+
+def test_an_amount_too_wide_for_its_column_is_set_smaller_and_printed_whole():
+    made = fake_statement(1, opening=ceiling.LARGEST_BALANCE)
+    balance_after = money(made.lines[0].balance_after, "EUR")  # €92,233,720,368,547,757.97: 17 digits
+    sizes = []
+    pypdf.PdfReader(io.BytesIO(render(made))).pages[0].extract_text(
+        visitor_text=lambda text, cm, tm, font, size: sizes.append((text.strip(), size)))
+    # The closing balance above and under the table at their own size; the row's cell set smaller to stay inside
+    # its 30 mm column.
+    assert sorted(size for text, size in sizes if text == balance_after) == [pytest.approx(6.03, abs=0.01), 10, 10]
+    assert ("−€0.10", 8.5) in sizes  # an amount that fits keeps the table's size
 
 
 def test_text_outside_latin_1_prints_and_a_missing_glyph_never_fails_the_statement():

@@ -3,6 +3,7 @@ from flask import Blueprint, current_app, g, has_request_context, render_templat
 from flask_restx import Api
 
 from portal.api import accounts, auth, statements, transactions
+from portal.api.docs import with_error_examples
 from portal.api.errors import error_response
 from portal.api.guards import PREFIX, is_api_path
 from portal.errors import answer_errors_of
@@ -34,7 +35,8 @@ OAUTH_SCOPES = {
 OAUTH_HELP = ("OAuth 2.0 authorization code with PKCE (S256): the customer logs in, consents to the app, and the app "
               "exchanges the code at the token endpoint. Server metadata: `/.well-known/oauth-authorization-server`. "
               "To try it on this page, enter the client id and secret of an app whose redirect URIs include this "
-              "server's `/api/v1/oauth2-redirect.html` (the demo app of `make run` has it).")
+              "server's `/api/v1/oauth2-redirect.html` (the demo app has it registered for a server on port 5000: "
+              "`http://127.0.0.1:5000` and `http://localhost:5000`), and tick at least one scope.")
 
 
 def oauth_scheme():
@@ -51,13 +53,14 @@ class PortalApi(Api):
 
     @property
     def __schema__(self):
-        """The document Flask-RESTX builds once, with the OAuth scheme's URLs for the host it is asked on.
+        """The document Flask-RESTX builds once, with the OAuth scheme's URLs for the host it is asked on and an
+        example body on each error response.
 
         Built per request rather than cached, so a forged Host header changes only the asker's own copy.
         """
         schema = super().__schema__
         definitions = {**schema.get("securityDefinitions", {}), "oauth2": oauth_scheme()}
-        return {**schema, "securityDefinitions": definitions}
+        return {**schema, "securityDefinitions": definitions, "paths": with_error_examples(schema["paths"])}
 
     def handle_error(self, e):
         """Answer any error raised in the API's routes with the envelope."""

@@ -27,27 +27,55 @@ statement_list_model = ns.schema_model("StatementList", {
         },
     }}},
 })
+
+
+def example_line(txid, amount, value_date, kind, description, balance_after, text, counterparty=None):
+    """One transaction of the Statement example, with the fields a statement adds to it."""
+    return {"id": txid, "account_id": EXAMPLE_ACCOUNT, "amount": amount, "currency": "EUR",
+            "description": description, "value_date": value_date, "booked_at": f"{value_date}T09:30:00+02:00",
+            "kind": kind, "counterparty_account_id": EXAMPLE_SAVINGS if counterparty else None, "reverses": None,
+            "reversed_by": None, "balance_after": balance_after, "text": text, "counterparty": counterparty}
+
+
+# One whole month that adds up, shown as the Statement's example: 100.00 + 250.00 − 75.00 = 275.00, each line's
+# balance_after following from the one before. Examples on the properties alone would give a mix of months.
+EXAMPLE_ACCOUNT, EXAMPLE_SAVINGS = "3c9e2f4a-6b1d-4e8a-9f70-1d2b3c4d5e6f", "8a7b6c5d-4e3f-4a1b-9c2d-0e1f2a3b4c5d"
+STATEMENT_EXAMPLE = {
+    "account_id": EXAMPLE_ACCOUNT, "number": "FI2142420000000001", "currency": "EUR", "period": "2026-11",
+    "partial": False, "from": "2026-11-01", "to": "2026-11-30", "opening_balance": "100.00",
+    "closing_balance": "275.00", "total_in": "250.00", "total_out": "75.00",
+    "transactions": [
+        example_line("0b6f1c2e-8d3a-4f5b-a6c7-d8e9f0a1b2c3", "250.00", "2026-11-03", "deposit", "Salary",
+                     "350.00", "Salary"),
+        example_line("5e4d3c2b-1a0f-4e9d-8c7b-6a5f4e3d2c1b", "-25.00", "2026-11-12", "withdrawal", "Groceries",
+                     "325.00", "Groceries"),
+        example_line("9f8e7d6c-5b4a-4f3e-9d2c-1b0a9f8e7d6c", "-50.00", "2026-11-20", "transfer", "",
+                     "275.00", "Transfer to Savings", counterparty="Savings"),
+    ],
+}
 statement_model = ns.schema_model("Statement", {
     "type": "object",
     "required": ["account_id", "number", "currency", "period", "from", "to", "opening_balance", "closing_balance",
                  "total_in", "total_out", "transactions"],
+    "example": STATEMENT_EXAMPLE,
     "properties": {
         "account_id": {"type": "string", "format": "uuid"},
         "number": {"type": "string", "example": "FI2142420000000001"},
         "currency": {"type": "string", "example": "EUR"},
         "period": {"type": "string", "pattern": PERIOD_PATTERN, "example": "2026-11"},
         "partial": {"type": "boolean", "description": "the current month, so far"},
-        "from": {"type": "string", "format": "date", "description": "the month's first day"},
-        "to": {"type": "string", "format": "date", "description": "the month's last day, or today"},
+        "from": {"type": "string", "format": "date", "example": "2026-11-01", "description": "the month's first day"},
+        "to": {"type": "string", "format": "date", "example": "2026-11-30",
+               "description": "the month's last day, or today"},
         "opening_balance": {"type": "string", "example": "100.00",
                             "description": "at the end of the day before `from`"},
-        "closing_balance": {"type": "string", "example": "75.00", "description": "at the end of `to`"},
-        "total_in": {"type": "string", "example": "0.00"},
-        "total_out": {"type": "string", "example": "25.00", "description": "positive: what went out"},
+        "closing_balance": {"type": "string", "example": "275.00", "description": "at the end of `to`"},
+        "total_in": {"type": "string", "example": "250.00"},
+        "total_out": {"type": "string", "example": "75.00", "description": "positive: what went out"},
         "transactions": {"type": "array", "description": "oldest first", "items": {"allOf": [
             {"$ref": "#/definitions/Transaction"},
             {"type": "object", "required": ["balance_after", "text", "counterparty"], "properties": {
-                "balance_after": {"type": "string", "example": "75.00"},
+                "balance_after": {"type": "string", "example": "275.00"},
                 "text": {"type": "string", "example": "Transfer to Savings",
                          "description": "the transaction as the account page tells it"},
                 "counterparty": {"type": "string", "x-nullable": True,
@@ -131,13 +159,13 @@ class StatementDetail(Resource):
                             "application/pdf` a PDF (each as an attachment)",
                 headers={"Content-Disposition": {"type": "string",
                                                  "description": "CSV and PDF: attachment; filename=\"statement-"
-                                                                "<number>-<YYYY-MM>.csv\""}})
+                                                                "{number}-{YYYY-MM}.csv\" (`.pdf` for a PDF)"}})
     @require_scope(Scope.TRANSACTIONS_READ)
     def get(self, account_id, period):
         """Show one month's statement as JSON, CSV or PDF (the Accept header chooses).
 
         Opening and closing balances, totals in and out, and every transaction with the balance after it, oldest
-        first. CSV and PDF come as an attachment named statement-<number>-<YYYY-MM>.
+        first. CSV and PDF come as an attachment named `statement-{number}-{YYYY-MM}.csv` or `.pdf`.
         """
         account = granted_account(g.principal, account_id)
         only_query()

@@ -10,16 +10,18 @@ import pathlib
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from portal.display import KIND_LABELS, account_number
-from portal.statements import amount, told
+from portal.display import KIND_LABELS, account_number, money
+from portal.statements import told
 
 FONTS = pathlib.Path(__file__).resolve().parent / "fonts"
 BANK_NAME = "Ledger Bank"
 FONT = "DejaVu"
-# Column widths in mm (A4 portrait, 15 mm margins: 180 mm), and which are numbers (right-aligned).
-COLUMNS = (("Date", 20, "L"), ("Description", 86, "L"), ("Kind", 22, "L"), ("Amount", 26, "R"),
-           ("Balance after", 26, "R"))
+# Column widths in mm (A4 portrait, 15 mm margins: 180 mm), and which are numbers (right-aligned). Amounts read
+# as on the pages ("−€58,293.88"); one too wide for its column (billions) is set smaller rather than overflow.
+COLUMNS = (("Date", 20, "L"), ("Description", 80, "L"), ("Kind", 20, "L"), ("Amount", 30, "R"),
+           ("Balance after", 30, "R"))
 LINE = 4.2  # mm per line of table text
+TABLE_FONT_SIZE = 8.5
 
 
 class StatementPdf(FPDF):
@@ -45,6 +47,10 @@ class StatementPdf(FPDF):
         if self.glyphs is None:
             return text
         return "".join(ch if ord(ch) in self.glyphs or ch.isspace() else "?" for ch in text)
+
+    def money(self, minor):
+        """Return an amount of the statement's currency as the pages print it: "€58,293.88", "−€25.00"."""
+        return money(minor, self.statement.account.currency)
 
     def header(self):
         """Draw the bank, the holder, the account and the period; on later pages, the table's column names."""
@@ -76,24 +82,22 @@ class StatementPdf(FPDF):
 
     def column_names(self):
         """Draw the table's column names."""
-        self.set_font(FONT, "B", 8.5)
+        self.set_font(FONT, "B", TABLE_FONT_SIZE)
         self.set_fill_color(235, 235, 235)
         for title, width, align in COLUMNS:
             self.cell(width, 6, title, align=align, fill=True)
         self.ln(6)
-        self.set_font(FONT, "", 8.5)
+        self.set_font(FONT, "", TABLE_FONT_SIZE)
 
     def summary(self):
         """Draw the opening balance, totals in and out, and the closing balance."""
         statement = self.statement
-        currency = statement.account.currency
         rows = (("Opening balance", statement.opening), ("Total in", statement.total_in),
                 ("Total out", statement.total_out), ("Closing balance", statement.closing))
         for label, value in rows:
             self.set_font(FONT, "B" if label.startswith(("Opening", "Closing")) else "", 10)
             self.cell(60, 6, label)
-            self.cell(50, 6, f"{amount(statement, value)} {currency}", align="R", new_x=XPos.LMARGIN,
-                      new_y=YPos.NEXT)
+            self.cell(50, 6, self.money(value), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.ln(3)
 
     def transactions(self):
@@ -109,7 +113,7 @@ class StatementPdf(FPDF):
         for item, text, _ in items:
             line = item.line
             cells = (line.value_date.isoformat(), self.printable(text), KIND_LABELS.get(line.kind, line.kind),
-                     amount(statement, line.amount), amount(statement, item.balance_after))
+                     self.money(line.amount), self.money(item.balance_after))
             wrapped = self.wrap(cells[1], COLUMNS[1][1] - 2 * self.c_margin)
             height = LINE * len(wrapped) + 1
             if self.get_y() + height > self.h - 18:
@@ -120,11 +124,21 @@ class StatementPdf(FPDF):
                 for row, text in enumerate(wrapped if index == 1 else [value]):
                     # Plain cells: fpdf2's multi_cell breaks lines too, at ten times the cost.
                     self.set_xy(x, top + 0.5 + row * LINE)
-                    self.cell(width, LINE, text, align=align)
+                    self.fitted_cell(width, text, align)
                 x += width
             self.set_y(top + height)
             self.set_draw_color(225, 225, 225)
             self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
+
+    def fitted_cell(self, width, text, align):
+        """Draw one line of table text, set smaller if it is wider than its column (only an amount can be)."""
+        room = width - 2 * self.c_margin
+        natural = self.get_string_width(text)
+        if natural > room:
+            self.set_font_size(TABLE_FONT_SIZE * room / natural)
+        self.cell(width, LINE, text, align=align)
+        if natural > room:
+            self.set_font_size(TABLE_FONT_SIZE)
 
     def wrap(self, text, width):
         """Break `text` into lines no wider than `width` mm, at spaces (inside a word only when it must)."""
@@ -156,8 +170,7 @@ class StatementPdf(FPDF):
         self.ln(3)
         self.set_font(FONT, "B", 10)
         self.cell(60, 6, "Closing balance")
-        self.cell(50, 6, f"{amount(self.statement, self.statement.closing)} {self.statement.account.currency}",
-                  align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(50, 6, self.money(self.statement.closing), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def render(statement):

@@ -139,3 +139,18 @@ def test_the_admin_navigation_fits_on_one_line(live, page, width):
     assert max(tops) - min(tops) <= 16, tops
     assert max(heights) <= 44, heights
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_wide_tables_scroll_inside_their_box_and_the_page_keeps_its_width(live, page, width):
+    _, account_id, _ = live.setup(small_bank)
+    page.set_viewport_size({"width": width, "height": 844})
+    log_in(page, live, "operator@bank.example")
+    for path in ("/admin/", f"/admin/account/details/?id={account_id}"):
+        page.goto(live.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+        # Every table sits in a box that scrolls sideways when the table is wider than the screen.
+        unwrapped = page.eval_on_selector_all(
+            "table", "tables => tables.filter(t => !t.closest('.table-responsive')).map(t => t.className)")
+        assert unwrapped == [], path
+    assert page.console_errors == []

@@ -3,7 +3,9 @@
 Schemathesis generates requests from the document (valid and invalid) and checks each response: no 5xx,
 a documented status code and content type, and a body that matches the documented schema.
 """
+import calendar
 import re
+from decimal import Decimal
 
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +16,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from portal.commands.demo import DEMO_APP, SWAGGER_REDIRECT
 from portal.extensions import db
 from portal.models import Entry
 
@@ -54,12 +57,102 @@ def test_the_statement_is_documented_in_all_three_media_types(client):
     assert operation["responses"]["406"]["schema"] == {"$ref": "#/definitions/Error"}
 
 
+# The code each status carries (docs/api.md and the design's error table; 409 has four, any of them will do).
+CODES = {"400": {"validation_error"}, "401": {"unauthorized"}, "403": {"forbidden"}, "404": {"not_found"},
+         "406": {"not_acceptable"},
+         "409": {"insufficient_funds", "account_frozen", "account_closed", "idempotency_conflict"},
+         "413": {"payload_too_large"}, "414": {"uri_too_long"}, "415": {"unsupported_media_type"},
+         "429": {"rate_limited"}, "431": {"headers_too_large"}, "500": {"internal_error"}}
+
+
+def test_each_documented_error_shows_an_example_with_the_code_its_status_carries(client):
+    spec = client.get(SPEC).get_json()
+    error_schema = spec["definitions"]["Error"]
+    shown = set()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method not in {"get", "post"}:
+                continue
+            for status, response in operation["responses"].items():
+                if status < "400":
+                    assert "examples" not in response
+                    continue
+                example = response["examples"]["application/json"]
+                assert example["code"] in CODES[status], (path, method, status, example)
+                assert set(error_schema["required"]) <= set(example) <= set(error_schema["properties"])
+                assert ("errors" in example) == (status == "400")
+                shown.add(status)
+    assert shown == set(CODES)
+
+
+def test_the_statement_example_is_one_month_that_adds_up(client):
+    definitions = client.get(SPEC).get_json()["definitions"]
+    statement = definitions["Statement"]
+    example = statement["example"]
+    assert set(statement["required"]) <= set(example) <= set(statement["properties"])
+    line_fields = set(definitions["Transaction"]["required"]) | set(
+        statement["properties"]["transactions"]["items"]["allOf"][1]["required"])
+    lines = example["transactions"]
+    assert lines and all(set(line) == line_fields for line in lines)
+    year, month = map(int, example["period"].split("-"))
+    last_day = calendar.monthrange(year, month)[1]
+    assert (example["from"], example["to"]) == (f"{example['period']}-01", f"{example['period']}-{last_day}")
+    assert all(example["from"] <= line["value_date"] <= example["to"] for line in lines)
+    assert [line["value_date"] for line in lines] == sorted(line["value_date"] for line in lines)
+
+    amounts = [Decimal(line["amount"]) for line in lines]
+    assert Decimal(example["total_in"]) == sum(amount for amount in amounts if amount > 0)
+    assert Decimal(example["total_out"]) == -sum(amount for amount in amounts if amount < 0)
+    balance = Decimal(example["opening_balance"])
+    for line, amount in zip(lines, amounts, strict=True):
+        balance += amount
+        assert Decimal(line["balance_after"]) == balance, line
+    assert balance == Decimal(example["closing_balance"]) == (
+        Decimal(example["opening_balance"]) + Decimal(example["total_in"]) - Decimal(example["total_out"]))
+    # A deposit brings money in and a withdrawal takes it out, as the API tells them.
+    for line, amount in zip(lines, amounts, strict=True):
+        assert {"deposit": amount > 0, "withdrawal": amount < 0}.get(line["kind"], True), line
+
+
+def descriptions(node):
+    """Every description and summary in the document, however deep."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in {"description", "summary"} and isinstance(value, str):
+                yield value
+            else:
+                yield from descriptions(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from descriptions(value)
+
+
+def test_no_description_holds_a_placeholder_that_markdown_would_swallow_as_a_tag(client):
+    # Swagger UI renders descriptions as Markdown with HTML allowed: `<number>` outside a code span vanishes.
+    spec = client.get(SPEC).get_json()
+    for text in descriptions(spec):
+        assert not re.search(r"<[A-Za-z][^>]*>", re.sub(r"`[^`]*`", "", text)), text
+    operation = spec["paths"]["/accounts/{account_id}/statements/{period}"]["get"]
+    disposition = operation["responses"]["200"]["headers"]["Content-Disposition"]["description"]
+    assert "statement-{number}-{YYYY-MM}.csv" in disposition and ".pdf" in disposition
+    assert "statement-{number}-{YYYY-MM}.csv` or `.pdf`" in operation["description"]
+
+
 def test_the_document_declares_the_oauth_authorization_code_scheme(client):
     oauth = client.get(SPEC).get_json()["securityDefinitions"]["oauth2"]
     assert {key: oauth[key] for key in ("type", "flow", "authorizationUrl", "tokenUrl")} == {
         "type": "oauth2", "flow": "accessCode", "authorizationUrl": "http://localhost/oauth/authorize",
         "tokenUrl": "http://localhost/oauth/token"}
     assert set(oauth["scopes"]) == {"accounts:read", "transactions:read", "transactions:write"}
+
+
+def test_the_oauth_help_names_where_the_demo_app_can_be_tried_and_asks_for_a_scope(client):
+    help_text = client.get(SPEC).get_json()["securityDefinitions"]["oauth2"]["description"]
+    origins = [uri.removesuffix(SWAGGER_REDIRECT) for uri in DEMO_APP["redirect_uris"]
+               if uri.endswith(SWAGGER_REDIRECT)]
+    assert origins and all(f"`{origin}`" in help_text for origin in origins)
+    assert "port 5000" in help_text and "make run" not in help_text
+    assert "at least one scope" in help_text
 
 
 def test_swagger_ui_is_served_from_local_assets(client):

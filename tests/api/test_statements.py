@@ -107,7 +107,7 @@ def test_pdf_parses_and_carries_the_closing_balance(client, history):
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.headers["Content-Disposition"].endswith(f'filename="statement-{history.main.number}-2026-10.pdf"')
     text = "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(response.data)).pages)
-    assert "Closing balance" in text and "80.00 EUR" in text and "Page 1 of 1" in text
+    assert "Closing balance €80.00" in text and "Page 1 of 1" in text
     assert "Transfer to Savings" in text and "Generated at 2026-11-15 10:00 UTC" in text
 
 

@@ -49,5 +49,5 @@ def test_the_statements_page_lists_the_months_and_downloads_csv_and_pdf(live, pa
     assert download.suggested_filename.endswith(f"-{period}.pdf")
     with open(download.path(), "rb") as file:
         text = pypdf.PdfReader(io.BytesIO(file.read())).pages[0].extract_text()
-    assert "987.60 EUR" in text and "Ledger Bank" in text
+    assert "Closing balance €987.60" in text and "Ledger Bank" in text
     assert page.console_errors == []
