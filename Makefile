@@ -3,11 +3,20 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
+PORT ?= 5000
 
 .PHONY: run serve test lint audit screenshots install install-dev migrate demo clean
 
-run: install migrate demo  ## serve the app with demo data on http://127.0.0.1:5000
-	PORTAL_ENV=$${PORTAL_ENV:-development} $(FLASK) run --host 127.0.0.1 --port 5000
+# The audit sealer runs beside the dev server (its progress in instance/audit-seal.log, its errors here), so
+# `flask audit verify` and the dashboard see every event sealed within seconds. Both run in the background of this
+# shell, which waits for the server: Ctrl-C or SIGTERM (which the background commands do not get or ignore) stops
+# both, and a server that exits on its own takes the sealer with it.
+run: install migrate demo  ## serve the app with demo data on http://127.0.0.1:5000 (PORT=5000), the audit sealer beside it
+	@export PORTAL_ENV=$${PORTAL_ENV:-development}; server=; sealer=; \
+	trap 'kill $$server $$sealer 2>/dev/null' INT TERM; \
+	$(FLASK) audit seal --follow >>instance/audit-seal.log & sealer=$$!; \
+	$(FLASK) run --host 127.0.0.1 --port $(PORT) & server=$$!; \
+	wait $$server; status=$$?; kill $$server $$sealer 2>/dev/null; wait; exit $$status
 
 # Production mode against PostgreSQL: DATABASE_URL, SECRET_KEY and AUDIT_CHECKPOINT_KEY must be set, and
 # `flask audit seal --follow` run beside it (see docs/operations.md). Rate

@@ -188,6 +188,33 @@ def test_an_edited_event_whose_bytes_were_recomputed_breaks_its_link(app, runner
     assert f"link mismatch at position 2 (event id {ids[1]})" in output and code == "chain.edited"
 
 
+def test_an_unsealed_event_whose_bytes_were_replaced_by_text_is_sealed_and_named_by_verify(app, runner):
+    # On SQLite the BLOB column keeps the TEXT an attacker writes; PostgreSQL casts it to bytea. The sealer must
+    # not stop on it (every later event would stay unsealed): it seals the text's UTF-8 bytes, and verify names it.
+    ids = sealed_chain(runner, count=2)
+    record_events(3)
+    waiting = db.session.scalars(sa.select(AuditEvent.id).where(AuditEvent.position.is_(None))
+                                 .order_by(AuditEvent.id)).all()
+    assert len(waiting) == 4  # the first seal's own audit event, then the three
+    superuser(("UPDATE audit_events SET canonical = 'forged' WHERE id = :id", {"id": waiting[2]}))
+    result = invoke(runner, "audit", "seal")
+    assert result.exit_code == 0, result.output
+    assert [row.id for row in sealed_rows()] == ids + waiting  # none skipped, none left waiting behind it
+    output, code = failed_verify(runner)
+    assert f"edited event at position 5 (event id {waiting[2]})" in output and code == "chain.edited"
+
+
+def test_a_sealed_event_whose_bytes_were_replaced_by_text_is_named_after_an_earlier_broken_link(app, runner):
+    ids = sealed_chain(runner)
+    row = db.session.execute(sa.select(AuditEvent.__table__).where(AuditEvent.id == ids[1])).one()
+    forged = canonical_bytes({**row._mapping, "action": "test.harmless"})
+    superuser(("UPDATE audit_events SET action = 'test.harmless', canonical = :c WHERE id = :id",
+               {"c": forged, "id": ids[1]}),
+              ("UPDATE audit_events SET canonical = 'forged' WHERE id = :id", {"id": ids[3]}))
+    output, code = failed_verify(runner)  # the search after the broken link reads the text without failing on it
+    assert f"link mismatch at position 2 (event id {ids[1]})" in output and code == "chain.edited"
+
+
 def test_a_deleted_event_is_a_gap_in_the_positions(app, runner):
     ids = sealed_chain(runner)
     superuser(("DELETE FROM audit_events WHERE id = :id", {"id": ids[1]}))

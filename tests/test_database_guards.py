@@ -66,6 +66,25 @@ class TestPostgresOnly:
 
 
 @pytest.mark.parametrize("statement", [
+    "TRUNCATE audit_events",
+    "TRUNCATE transactions CASCADE",
+    "TRUNCATE entries",
+    "TRUNCATE accounts CASCADE",  # reaches entries through the cascade
+])
+def test_truncate_of_the_journal_or_audit_log_is_refused(pg_app, statement):
+    make_account(balance=10_00)
+    db.session.commit()
+    counts = "SELECT (SELECT count(*) FROM audit_events), (SELECT count(*) FROM transactions), " \
+             "(SELECT count(*) FROM entries), (SELECT count(*) FROM accounts)"
+    before = db.session.execute(sa.text(counts)).one()
+    assert min(before) > 0
+    with pytest.raises(sa.exc.ProgrammingError, match="is append-only: TRUNCATE refused"):
+        db.session.execute(sa.text(statement))
+    db.session.rollback()
+    assert db.session.execute(sa.text(counts)).one() == before
+
+
+@pytest.mark.parametrize("statement", [
     "UPDATE audit_events SET reason = 'rewritten'",
     "DELETE FROM audit_events",
     "UPDATE entries SET amount = amount * 2",

@@ -1,4 +1,5 @@
 """The migrations build exactly the schema the models describe, on every backend."""
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
@@ -24,3 +25,18 @@ def test_migrations_downgrade_to_empty_and_upgrade_again(app):
     assert remaining == set()
     upgrade(directory=MIGRATIONS)
     assert schema_differences() == []
+
+
+def truncate_guards():
+    return set(db.session.scalars(sa.text(
+        "SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE '%\\_no\\_truncate'")))
+
+
+def test_the_truncate_guards_come_and_go_with_their_migration(pg_app):
+    assert truncate_guards() == {"audit_events", "transactions", "entries"}
+    db.session.rollback()
+    downgrade(directory=MIGRATIONS, revision="0010")
+    assert truncate_guards() == set()
+    db.session.rollback()
+    upgrade(directory=MIGRATIONS)
+    assert truncate_guards() == {"audit_events", "transactions", "entries"}

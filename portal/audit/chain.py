@@ -47,6 +47,17 @@ def link_of(previous, canonical):
     return hashlib.sha256(previous + canonical).digest()
 
 
+def stored_bytes(value):
+    """The bytes a `canonical` column holds. The app only writes bytes; a value written behind its back may be
+    another type (SQLite's BLOB column keeps TEXT or a number): taken as the UTF-8 bytes of its text, as SQLite's
+    CAST(... AS BLOB) does, so a tampered row is sealed like any other and `verify` names it."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    return str(value).encode("utf-8")
+
+
 # --- sealing -------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -91,7 +102,7 @@ def seal(session, now, batch=SEAL_BATCH):
             raise ChainError(f"audit event {row.id} has no canonical bytes: it was not written by the app "
                              "(see docs/operations.md, 'When audit verify fails')")
         position += 1
-        link = link_of(link, row.canonical)
+        link = link_of(link, stored_bytes(row.canonical))  # never stop on a tampered row: verify names it
         updates.append({"event_id": row.id, "new_position": position, "new_link": link})
     if session.get_bind().dialect.name == "postgresql":  # one statement for the batch, not one per row
         session.execute(_SEAL_ROWS_PG, {"ids": [u["event_id"] for u in updates],
@@ -247,15 +258,17 @@ def _diagnose(connection, previous_link, row):
                                    .order_by(_events.c.position).limit(DIAGNOSE_WINDOW)).all()
     where = f"at position {row.position} (event id {row.id})"
     for other in following:
-        if other.canonical is not None and other.link == link_of(previous_link, other.canonical):
-            if other.position == row.position + 1 and row.canonical is not None \
+        if not isinstance(other.canonical, bytes):  # removed or replaced behind the app's back: matches nothing
+            continue
+        if other.link == link_of(previous_link, other.canonical):
+            if other.position == row.position + 1 and isinstance(row.canonical, bytes) \
                     and row.link != link_of(other.link, row.canonical):
                 return Problem("inserted", f"inserted event {where}: the chain goes on without it at position "
                                            f"{other.position}", row.position, row.id)
             return Problem("reordered", f"reordered events {where}: event id {other.id}, now at position "
                                         f"{other.position}, was sealed at position {row.position}",
                            row.position, row.id)
-        if other.canonical is not None and row.link == link_of(previous_link, other.canonical):
+        if row.link == link_of(previous_link, other.canonical):
             return Problem("reordered", f"reordered events {where}: the event sealed here is now event id "
                                         f"{other.id} at position {other.position}", row.position, row.id)
     return Problem("edited", f"link mismatch {where}: this event was edited and its bytes recomputed, or an event "
@@ -277,6 +290,10 @@ def _walk(connection, report, checkpoint):
         if row.canonical is None or row.link is None:
             return Problem("edited", f"edited event {where}: its sealed bytes or link were removed",
                            row.position, row.id)
+        if not isinstance(row.canonical, bytes):  # SQLite keeps what a superuser wrote: the app writes bytes
+            held = "text" if isinstance(row.canonical, str) else "a number"
+            return Problem("edited", f"edited event {where}: its columns no longer match the bytes it was sealed "
+                                     f"with (its canonical column holds {held}, not bytes)", row.position, row.id)
         if canonical_bytes(dict(zip(FIELDS, row[_FIRST_FIELD:], strict=True))) != row.canonical:
             return Problem("edited", f"edited event {where}: its columns no longer match the bytes it was sealed "
                                      "with", row.position, row.id)
