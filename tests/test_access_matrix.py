@@ -71,7 +71,8 @@ POLICY = {
     "correctionrequest.approve": OPERATORS, "correctionrequest.reject": OPERATORS,
     "correctionrequest.withdraw": OPERATORS,
 }
-for view in ("user", "account", "transaction", "entry", "apitoken", "app", "auditevent", "correctionrequest"):
+for view in ("user", "account", "transaction", "entry", "apitoken", "app", "consent", "auditevent",
+             "correctionrequest"):
     POLICY.update({f"{view}.index_view": STAFF, f"{view}.details_view": STAFF, f"{view}.export": STAFF,
                    f"{view}.ajax_lookup": STAFF})
     # Flask-Admin's generic writes are switched off: nobody, whatever their role.
@@ -135,7 +136,8 @@ def url_for_rule(rule, world):
     path = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
     if rule.endpoint.endswith(".details_view") or rule.endpoint.endswith(".edit_view"):
         record = {"user": world.customer.id, "account": world.main.id, "transaction": world.withdrawal.id,
-                  "apitoken": world.token.id, "app": world.third_party.id}.get(rule.endpoint.split(".")[0], 1)
+                  "apitoken": world.token.id, "app": world.third_party.id,
+                  "consent": world.consent.id}.get(rule.endpoint.split(".")[0], 1)
         path += f"?id={record}"
     if rule.endpoint == "account.statement":
         path += f"?period={this_month()}&format=csv"
