@@ -77,6 +77,13 @@ def test_consents_are_found_by_customer_or_app(as_role, bank, consents_of_three_
     assert listed(viewer, search="Saver") == {consents_of_three_kinds["revoked"].id,
                                               consents_of_three_kinds["expired"].id}
     assert listed(viewer, search=bank.third_party.client_id) == {bank.consent.id}
+    # A search and filters on the customer and the app at once (each joins its table once).
+    admin = viewer.application.extensions["admin"]
+    view = next(v for v in (admin[0] if isinstance(admin, list) else admin)._views if v.endpoint == "consent")
+    by = {(flt.name, flt.operation()): key for key, (_, flt) in view._filter_args.items()}
+    email, app_name = by[("Customer email", "equals")], by[("App name", "contains")]
+    assert listed(viewer, search="Saver", **{f"flt0_{email}": "erik@example.com",
+                                             f"flt1_{app_name}": "Saver"}) == {consents_of_three_kinds["expired"].id}
 
 
 def test_the_consents_export_is_plain_and_says_expired(as_role, bank, consents_of_three_kinds):

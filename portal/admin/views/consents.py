@@ -56,7 +56,8 @@ class ConsentView(PortalModelView):
                            "revoked_at", "last_used_at", "last_used_ip"]
     column_export_list = column_details_list
     column_labels = {"user": "Customer", "granted_at": "Granted", "expires_at": "Expires", "revoked_at": "Ended",
-                     "last_used_at": "Last used", "last_used_ip": "Last used from"}
+                     "last_used_at": "Last used", "last_used_ip": "Last used from", "user.email": "Customer email",
+                     "app.name": "App name"}
     column_searchable_list = ["user.email", "user.name", "app.name", "app.client_id"]
     search_placeholder_text = "Customer email or name, app name or client id (app_…)"
     column_filters = [StatusFilter(), "user.email", "app.name", "granted_at", "expires_at", "last_used_at"]
