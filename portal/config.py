@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOG_FORMATS = ("json", "console")
 # The corrections a second member of staff must approve unless FOUR_EYES says otherwise (empty: none).
 DEFAULT_FOUR_EYES = "transaction.reverse,transaction.adjust,account.close,account.unfreeze,user.role_change"
+MIN_CHECKPOINT_KEY_LENGTH = 32  # what secrets.token_urlsafe(32) makes is 43
 
 
 class ConfigError(RuntimeError):
@@ -166,6 +167,11 @@ class ProductionConfig(Config):
         super().validate()
         if not self.AUDIT_CHECKPOINT_KEY:
             raise ConfigError(f"AUDIT_CHECKPOINT_KEY must be set in the environment ({self.ENV_NAME} configuration)")
+        # An HMAC key a person typed ("short", a word) can be guessed, and with it a forged checkpoint would verify.
+        if len(self.AUDIT_CHECKPOINT_KEY) < MIN_CHECKPOINT_KEY_LENGTH:
+            raise ConfigError(f"AUDIT_CHECKPOINT_KEY must be at least {MIN_CHECKPOINT_KEY_LENGTH} characters, not "
+                              f"{len(self.AUDIT_CHECKPOINT_KEY)} ({self.ENV_NAME} configuration); make one with "
+                              "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
         # `flask run --debug` (FLASK_DEBUG) would serve Werkzeug's interactive debugger: code execution.
         if _env("FLASK_DEBUG", "0").lower() not in ("0", "false", "no"):
             raise ConfigError("FLASK_DEBUG must not be set in production: it turns on the interactive debugger")

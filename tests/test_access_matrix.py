@@ -7,10 +7,12 @@ does not allow must be refused (302 to the login page, 401, 403 or 404) and chan
 must get past the check. Refusals are audited; that the audit rows exist is tested where each refusal is.
 """
 import pytest
+import sqlalchemy as sa
 
 from portal import identity
 from portal.extensions import db
 from portal.kernel import clock
+from portal.models import Consent, ThirdPartyApp
 from tests.admin.conftest import as_role, bank  # noqa: F401 (fixtures used below)
 from tests.factories import SYSTEM, make_account, make_user, snapshot
 
@@ -62,13 +64,15 @@ POLICY = {
     "user.edit_user": OPERATORS, "user.open_account": OPERATORS, "account.rename": OPERATORS,
     "account.change_status": OPERATORS, "account.adjust": OPERATORS, "transaction.reverse": OPERATORS,
     "apitoken.revoke": OPERATORS, "user.password_reset_link": OPERATORS,
-    "app.register": {"admin"}, "app.edit_app": {"admin"}, "app.change_status": OPERATORS,
+    "app.register": {"admin"}, "app.edit_app": {"admin"}, "app.rotate_secret": {"admin"},
+    "app.change_status": OPERATORS,
     "app.revoke_consent": OPERATORS,
     # Four eyes: any staff reads the approvals inbox; operators and admins decide (the kind's rule is checked too).
     "correctionrequest.approve": OPERATORS, "correctionrequest.reject": OPERATORS,
     "correctionrequest.withdraw": OPERATORS,
 }
-for view in ("user", "account", "transaction", "entry", "apitoken", "app", "auditevent", "correctionrequest"):
+for view in ("user", "account", "transaction", "entry", "apitoken", "app", "consent", "auditevent",
+             "correctionrequest"):
     POLICY.update({f"{view}.index_view": STAFF, f"{view}.details_view": STAFF, f"{view}.export": STAFF,
                    f"{view}.ajax_lookup": STAFF})
     # Flask-Admin's generic writes are switched off: nobody, whatever their role.
@@ -132,7 +136,8 @@ def url_for_rule(rule, world):
     path = rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
     if rule.endpoint.endswith(".details_view") or rule.endpoint.endswith(".edit_view"):
         record = {"user": world.customer.id, "account": world.main.id, "transaction": world.withdrawal.id,
-                  "apitoken": world.token.id, "app": world.third_party.id}.get(rule.endpoint.split(".")[0], 1)
+                  "apitoken": world.token.id, "app": world.third_party.id,
+                  "consent": world.consent.id}.get(rule.endpoint.split(".")[0], 1)
         path += f"?id={record}"
     if rule.endpoint == "account.statement":
         path += f"?period={this_month()}&format=csv"
@@ -158,7 +163,10 @@ def call(clients, tokens, caller, method, path):
 
 def state():
     """What a refusal must leave as it was (it adds its own audit event, which is the point of it)."""
-    return {name: value for name, value in snapshot().items() if name != "audit_events"}
+    return {**{name: value for name, value in snapshot().items() if name != "audit_events"},
+            "apps": db.session.execute(sa.select(ThirdPartyApp.id, ThirdPartyApp.status,
+                                                 ThirdPartyApp.client_secret_hash)).all(),
+            "consents": db.session.execute(sa.select(Consent.id, Consent.status)).all()}
 
 
 def refused(response, rule):

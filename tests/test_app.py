@@ -44,6 +44,17 @@ def test_production_refuses_to_start_without_an_audit_checkpoint_key(monkeypatch
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
+@pytest.mark.parametrize("key", ["short", "k" * 31])
+def test_production_refuses_an_audit_checkpoint_key_shorter_than_32_characters(monkeypatch, key):
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("AUDIT_CHECKPOINT_KEY", key)
+    with pytest.raises(ConfigError, match=f"AUDIT_CHECKPOINT_KEY must be at least 32 characters, not {len(key)}"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    monkeypatch.setenv("AUDIT_CHECKPOINT_KEY", "k" * 32)
+    assert create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config["AUDIT_CHECKPOINT_KEY"] == "k" * 32
+
+
 def test_production_starts_with_a_secret_key_and_secure_cookies(monkeypatch):
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)

@@ -171,3 +171,48 @@ def test_the_demo_payment_rail_token_deposits_through_the_api(app, runner, clien
     # It cannot take money out.
     refused = client.post(path, json={"amount": "-1.00"}, headers={"Authorization": f"Bearer {rail_secret}"})
     assert refused.status_code == 403
+
+
+def secret_hashes():
+    db.session.expire_all()
+    return db.session.execute(sa.select(ThirdPartyApp.client_id, ThirdPartyApp.client_secret_hash)).all()
+
+
+def test_apps_rotate_secret_prints_the_new_secret_once_and_the_old_one_stops(runner):
+    app, old_secret = apps.register_app(name="Budgetly", homepage="https://budgetly.example",
+                                        client_type="confidential", redirect_uris=["https://budgetly.example/cb"],
+                                        scopes=["accounts:read"], actor=SYSTEM)
+    db.session.commit()
+    result = runner.invoke(args=["apps", "rotate-secret", app.client_id, "--reason", "Secret found in a public repo"])
+    assert result.exit_code == 0, result.output
+    (new_secret,) = result.output.splitlines()
+    db.session.expire_all()
+    app = apps.find_app(app.client_id)
+    assert new_secret.startswith("cs_") and new_secret != old_secret and new_secret not in app.client_secret_hash
+    assert apps.check_client_secret(app, new_secret) and not apps.check_client_secret(app, old_secret)
+    event = last_event()
+    assert (event.action, event.actor_type, event.outcome, event.object_id, event.reason) == (
+        "app.secret_rotate", "system", "success", str(app.id), "Secret found in a public repo")
+    assert new_secret not in str(event.changes) and old_secret not in str(event.changes)
+
+
+def test_apps_rotate_secret_refuses_a_public_app_and_a_blank_reason_changing_nothing(runner):
+    public = registered(name="Pocket", client_type="public")
+    confidential = registered()
+    before = secret_hashes()
+    result = runner.invoke(args=["apps", "rotate-secret", public.client_id, "--reason", "Leak"])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: CLIENT_ID: a public app has no client secret to rotate"), result.output
+    assert (last_event().action, last_event().outcome) == ("app.secret_rotate", "failed")
+    blank = runner.invoke(args=["apps", "rotate-secret", confidential.client_id, "--reason", "  "])
+    assert blank.exit_code == 1 and blank.output.startswith("Error: --reason"), blank.output
+    assert secret_hashes() == before
+
+
+def test_apps_rotate_secret_needs_a_known_app_and_a_reason(runner):
+    app = registered()
+    before = secret_hashes()
+    assert runner.invoke(args=["apps", "rotate-secret", app.client_id]).exit_code == 2
+    unknown = runner.invoke(args=["apps", "rotate-secret", "app_nope", "--reason", "x"])
+    assert unknown.exit_code == 1 and "no app app_nope" in unknown.output
+    assert secret_hashes() == before

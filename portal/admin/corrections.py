@@ -21,7 +21,7 @@ from portal.admin.forms import (
     RegisterAppForm,
     RenameAccountForm,
 )
-from portal.identity.apps import EDIT_ACTION, REACTIVATE_ACTION, REGISTER_ACTION, SUSPEND_ACTION
+from portal.identity.apps import EDIT_ACTION, REACTIVATE_ACTION, REGISTER_ACTION, ROTATE_ACTION, SUSPEND_ACTION
 from portal.identity.consents import REVOKE_ACTION as CONSENT_REVOKE_ACTION
 from portal.identity.resets import RESET_LINK_ACTION
 from portal.identity.tokens import REVOKE_ACTION
@@ -39,7 +39,7 @@ FORMS = {
     UPDATE_ACTION: EditUserForm, ROLE_CHANGE_ACTION: ChangeRoleForm, CREATE_ACTION: CreateStaffForm,
     REVOKE_ACTION: ReasonForm, RESET_LINK_ACTION: ReasonForm,
     REGISTER_ACTION: RegisterAppForm, EDIT_ACTION: EditAppForm, SUSPEND_ACTION: ReasonForm,
-    REACTIVATE_ACTION: ReasonForm, CONSENT_REVOKE_ACTION: ReasonForm,
+    REACTIVATE_ACTION: ReasonForm, CONSENT_REVOKE_ACTION: ReasonForm, ROTATE_ACTION: ReasonForm,
 }
 # A form's fields that are not the request's parameters: the reason and the note are fields of the request itself.
 _NOT_PARAMETERS = frozenset({"csrf_token", "confirmed", "submit", "reason", "customer_note"})

@@ -1,4 +1,5 @@
-"""`flask apps …`: register third-party apps, suspend and reactivate them, record expired consents."""
+"""`flask apps …`: register third-party apps, suspend and reactivate them, rotate their secrets, record expired
+consents."""
 from urllib.parse import urlsplit
 
 import click
@@ -69,6 +70,19 @@ def _status_command(command_name, operation, action):
 
 suspend = _status_command("suspend", apps.suspend_app, apps.SUSPEND_ACTION)
 reactivate = _status_command("reactivate", apps.reactivate_app, apps.REACTIVATE_ACTION)
+
+
+@group.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--reason", required=True, help="Why, for the audit log.")
+def rotate_secret(client_id, reason):
+    """Give a confidential app a new client secret and print it, shown only this once; the old one stops at once."""
+    app = app_by_client_id(client_id)
+    actor = system_actor()
+    with command_transaction(apps.ROTATE_ACTION, actor, options={"client_type": "CLIENT_ID", "reason": "--reason"},
+                             object_type="app", object_id=app.id, reason=reason):
+        secret = apps.rotate_secret(app, actor=actor, reason=reason)
+    click.echo(secret)
 
 
 @group.command("expire-consents")

@@ -18,6 +18,7 @@ from portal.corrections.registry import KINDS, NotPermitted, apply, kind_of, reh
 from portal.corrections.request import CorrectionRequest
 from portal.extensions import db
 from portal.identity.apps import REGISTER_ACTION as APP_REGISTER_ACTION
+from portal.identity.apps import ROTATE_ACTION as APP_ROTATE_ACTION
 from portal.identity.resets import RESET_LINK_ACTION
 from portal.identity.users import CREATE_ACTION
 from portal.kernel import clock
@@ -35,11 +36,9 @@ FAIL_ACTION = "correction.fail"
 LIFETIME = dt.timedelta(days=7)
 MAX_COMMENT = 1000
 OBJECT_TYPE = "correction_request"
-# Never deferred: a freeze protects (it applies at once); these two make a secret shown once to whoever applies
-# them (an initial password, a reset link), which must be the member of staff who asked.
 # Applied at once whatever FOUR_EYES says: freezing protects; the others show a one-time secret (a staff password,
-# a reset link, an app's client secret) to whoever applies them, which must be the one who asked.
-IMMEDIATE = frozenset({FREEZE_ACTION, CREATE_ACTION, RESET_LINK_ACTION, APP_REGISTER_ACTION})
+# a reset link, an app's client secret, new or rotated) to whoever applies them, which must be the one who asked.
+IMMEDIATE = frozenset({FREEZE_ACTION, CREATE_ACTION, RESET_LINK_ACTION, APP_REGISTER_ACTION, APP_ROTATE_ACTION})
 
 
 class NotPending(DomainError):

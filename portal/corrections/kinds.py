@@ -6,7 +6,7 @@ from portal import identity, ledger
 from portal.corrections.registry import Kind, register
 from portal.display import account_label, money
 from portal.identity import apps, consents
-from portal.identity.apps import EDIT_ACTION, REACTIVATE_ACTION, REGISTER_ACTION, SUSPEND_ACTION
+from portal.identity.apps import EDIT_ACTION, REACTIVATE_ACTION, REGISTER_ACTION, ROTATE_ACTION, SUSPEND_ACTION
 from portal.identity.consents import REVOKE_ACTION as CONSENT_REVOKE_ACTION
 from portal.identity.resets import RESET_LINK_ACTION
 from portal.identity.tokens import REVOKE_ACTION
@@ -272,6 +272,22 @@ register(_app_status_change(SUSPEND_ACTION, apps.suspend_app, "Suspend", "App su
                             "Every token and consent of the app stops working on its next request."))
 register(_app_status_change(REACTIVATE_ACTION, apps.reactivate_app, "Reactivate", "App reactivated.",
                             "Its tokens and consents work again, unless they expired or were revoked meanwhile."))
+
+
+def _rotate_secret(app, parameters, *, actor, reason):
+    """Give the app a new client secret; return (app, client_secret) so it is shown once (never in the request)."""
+    return app, apps.rotate_secret(app, actor=actor, reason=reason)
+
+
+register(Kind(ROTATE_ACTION, "app", ADMINS, _rotate_secret, success="Client secret rotated.",
+              title=lambda app: f"Rotate the client secret of “{app.name}” ({app.client_id})",
+              summary=lambda app, request: [
+                  f"App: {app.name}, {app.client_type}",
+                  "The new secret is shown once, on the next page; the old one stops working at once: the app "
+                  "cannot get or refresh tokens until its developer puts the new one in.",
+                  "Its customers' consents stay; access tokens already issued live out their 10 minutes (suspend "
+                  "the app to stop them at once).",
+                  f"Reason: {request.reason}"]))
 
 
 def _revoke_consent(consent, parameters, *, actor, reason):

@@ -128,10 +128,15 @@ def reactivate_app(app, *, actor, reason):
     return _set_status(app, AppStatus.ACTIVE.value, REACTIVATE_ACTION, actor=actor, reason=reason)
 
 
-def rotate_secret(app, *, actor, reason=None):
-    """Give a confidential app a new client secret (the old one stops at once); return the new secret."""
+def rotate_secret(app, *, actor, reason):
+    """Give a confidential app a new client secret, with a reason; return it (shown once: the old one stops at once).
+
+    Consents stay; a refresh token needs the new secret; access tokens already issued live out their minutes
+    (suspending the app stops them at once).
+    """
+    reason = errors.require_reason(reason)
     if app.client_type != ClientType.CONFIDENTIAL.value:
-        raise errors.ValidationError("a public app has no secret", field="client_type")
+        raise errors.ValidationError("a public app has no client secret to rotate", field="client_type")
     secret = CLIENT_SECRET_PREFIX + secrets.token_urlsafe(32)
     app.client_secret_hash = hash_secret(secret)
     audit.record(actor, ROTATE_ACTION, object_type="app", object_id=app.id, reason=reason)

@@ -120,6 +120,14 @@ class Consent(Base):
             return self.status
         return ConsentStatus.EXPIRED.value if self.expires_at <= now else ConsentStatus.ACTIVE.value
 
+    @classmethod
+    def status_is(cls, status, now):
+        """A SQL condition for consents whose `status_at(now)` is `status` (false for an unknown status)."""
+        unswept = sa.and_(cls.status == ConsentStatus.ACTIVE.value, cls.expires_at <= now)
+        return {ConsentStatus.ACTIVE.value: sa.and_(cls.status == ConsentStatus.ACTIVE.value, cls.expires_at > now),
+                ConsentStatus.EXPIRED.value: sa.or_(cls.status == ConsentStatus.EXPIRED.value, unswept),
+                ConsentStatus.REVOKED.value: cls.status == ConsentStatus.REVOKED.value}.get(status, sa.false())
+
     def __repr__(self):
         """Show the consent by id, app and status."""
         return f"<Consent {self.id} app={self.app_id} {self.status}>"

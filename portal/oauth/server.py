@@ -154,8 +154,18 @@ class Revocation(RevocationEndpoint):
 
     CLIENT_AUTH_METHODS = AUTH_METHODS
 
+    def check_params(self, request, client):
+        """Require the token; ignore the hint, even one this server does not know.
+
+        Authlib answers an unknown `token_type_hint` with 401 `unsupported_token_type`; RFC 7009 §2.1 lets the
+        server ignore a hint and search every kind of token, and RFC 6749 §5.2 keeps 401 for `invalid_client`.
+        Every token here is found by its hash whatever its kind, so the hint would only save a lookup.
+        """
+        if "token" not in request.form:
+            raise InvalidRequestError()
+
     def query_token(self, token_string, token_type_hint):
-        """The token pair this access or refresh token belongs to, whichever the hint says."""
+        """The token pair this access or refresh token belongs to, whatever the hint says."""
         row = store.find_token(token_string) if isinstance(token_string, str) else None
         return Token(row) if row is not None else None
 

@@ -13,6 +13,7 @@ VIEWS = [
     "/admin/account/details/?id={main}", "/admin/transaction/", "/admin/transaction/details/?id={withdrawal}",
     "/admin/entry/", "/admin/apitoken/", "/admin/apitoken/details/?id={token}", "/admin/auditevent/",
     "/admin/account/export/csv/", "/admin/auditevent/export/csv/",
+    "/admin/consent/", "/admin/consent/details/?id={consent}", "/admin/consent/export/csv/",
 ]
 OPERATOR_ACTIONS = [
     "/admin/user/{customer}/edit", "/admin/user/{customer}/open-account", "/admin/account/{main}/rename",
@@ -29,7 +30,7 @@ EXPECTED_VIEW = {"anonymous": 302, "customer": 403, "viewer": 200, "operator": 2
 
 def fill(path, bank):
     return path.format(customer=bank.customer.id, main=bank.main.id, withdrawal=bank.withdrawal.id,
-                       token=bank.token.id, viewer=bank.staff["viewer"].id)
+                       token=bank.token.id, viewer=bank.staff["viewer"].id, consent=bank.consent.id)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -135,7 +136,7 @@ def test_ids_too_large_for_their_column_are_not_found(as_role, bank, role, path)
     assert as_role(role).get(path).status_code == 404
 
 
-@pytest.mark.parametrize("view", ["user", "apitoken", "auditevent", "entry"])
+@pytest.mark.parametrize("view", ["user", "apitoken", "consent", "auditevent", "entry"])
 def test_details_of_an_id_too_large_for_its_column_go_back_to_the_list(as_role, bank, view):
     response = as_role("viewer").get(f"/admin/{view}/details/?id={TOO_BIG}")
     assert response.status_code == 302 and response.headers["Location"].startswith(f"/admin/{view}/")
@@ -144,14 +145,14 @@ def test_details_of_an_id_too_large_for_its_column_go_back_to_the_list(as_role, 
 def test_number_filters_refuse_numbers_their_column_cannot_hold(as_role, bank):
     """Every filter of every list, fed numbers beyond INTEGER and BIGINT: an invalid filter, never a 500."""
     admin = as_role("admin")
-    for view in ("user", "account", "transaction", "entry", "apitoken", "auditevent"):
+    for view in ("user", "account", "transaction", "entry", "apitoken", "consent", "auditevent"):
         for position in range(60):  # more than any list has: an unknown position is ignored
             for value in (TOO_BIG, "-" + TOO_BIG, "4294967296", "1,2," + TOO_BIG):
                 response = admin.get(f"/admin/{view}/", query_string={f"flt0_{position}": value})
                 assert response.status_code == 200, (view, position, value)
 
 
-@pytest.mark.parametrize("view", ["user", "account", "transaction", "entry", "apitoken", "auditevent"])
+@pytest.mark.parametrize("view", ["user", "account", "transaction", "entry", "apitoken", "consent", "auditevent"])
 @pytest.mark.parametrize("page", ["-1", "-99999999999999999999", TOO_BIG, "9223372036854775807", "٣"])
 def test_a_page_number_out_of_range_is_a_list_page_never_a_500(as_role, bank, view, page):
     response = as_role("viewer").get(f"/admin/{view}/", query_string={"page": page})

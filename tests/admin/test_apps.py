@@ -1,5 +1,5 @@
-"""Third-party apps in the back-office: every role lists them; admins register and edit; operators suspend,
-reactivate and revoke a customer's consent; a refusal changes nothing and is audited as denied."""
+"""Third-party apps in the back-office: every role lists them; admins register, edit and rotate secrets; operators
+suspend, reactivate and revoke a customer's consent; a refusal changes nothing and is audited as denied."""
 import datetime as dt
 import secrets
 
@@ -56,7 +56,7 @@ def test_every_staff_role_lists_apps_and_sees_consents_tokens_and_calls_never_a_
     assert bank.customer.email in page  # the consent
     assert "consent.grant" in page  # a recent call of the app: its consent, named in the audit log
     assert bank.third_party.client_secret_hash not in page and "client_secret_hash" not in page
-    assert ("Edit…" in page) == (role == "admin")
+    assert ("Edit…" in page) == (role == "admin") and ("Rotate secret…" in page) == (role == "admin")
     assert ("Suspend…" in page) == (role != "viewer") and ("Revoke…" in page) == (role != "viewer")
 
 
@@ -150,12 +150,48 @@ def test_an_operator_revokes_a_customers_consent_and_its_tokens_stop(as_role, ba
     assert state() == before
 
 
+def test_an_admin_rotates_a_client_secret_sees_the_new_one_once_and_the_old_one_stops(as_role, bank):
+    admin = as_role("admin")
+    old_hash = bank.third_party.client_secret_hash
+    path = f"/admin/app/{bank.third_party.id}/rotate-secret"
+    response = submit(admin, path, {"reason": "Secret pasted in a support ticket"})
+    assert response.status_code == 200
+    shown = response.text.split('data-testid="client-secret">')[1].split("<")[0]
+    db.session.expire_all()
+    app = db.session.get(ThirdPartyApp, bank.third_party.id)
+    assert app.client_secret_hash != old_hash and apps.check_client_secret(app, shown)
+    assert shown.startswith("cs_") and shown not in app.client_secret_hash
+    event = last_audit()
+    assert (event.action, event.actor_user_id, event.reason, event.outcome, event.object_id) == (
+        "app.secret_rotate", bank.staff["admin"].id, "Secret pasted in a support ticket", "success", str(app.id))
+    assert shown not in str(event.changes)
+    # Shown once: not on the app's page, and not by reloading the confirmation's page (a new form, nothing done).
+    assert shown not in admin.get(f"/admin/app/details/?id={app.id}").text
+    assert shown not in admin.get(path).text
+
+
+def test_rotating_needs_a_confidential_app_and_a_reason_and_otherwise_changes_nothing(as_role, bank):
+    admin = as_role("admin")
+    public, _ = apps.register_app(name="Pocket", homepage="https://pocket.example", client_type="public",
+                                  redirect_uris=["https://pocket.example/cb"], scopes=["accounts:read"], actor=SYSTEM)
+    db.session.commit()
+    assert "Rotate secret…" not in admin.get(f"/admin/app/details/?id={public.id}").text
+    before = state()
+    refused = review(admin, f"/admin/app/{public.id}/rotate-secret", {"reason": "Leak"})
+    assert refused.status_code == 200 and "Confirm:" not in refused.text
+    assert "no client secret to rotate" in refused.text
+    blank = review(admin, f"/admin/app/{bank.third_party.id}/rotate-secret", {"reason": ""})
+    assert blank.status_code == 200 and "Confirm:" not in blank.text
+    assert state() == before
+
+
 ACTIONS = {  # path, the action a refusal is audited as, who may
     "register": ("/admin/app/register", "app.register", {"admin"}),
     "edit": ("/admin/app/{app}/edit-app", "app.edit", {"admin"}),
     "suspend": ("/admin/app/{app}/suspend", "app.suspend", {"operator", "admin"}),
     "reactivate": ("/admin/app/{app}/reactivate", "app.reactivate", {"operator", "admin"}),
     "revoke": ("/admin/app/consent/{consent}/revoke", "consent.revoke", {"operator", "admin"}),
+    "rotate-secret": ("/admin/app/{app}/rotate-secret", "app.secret_rotate", {"admin"}),
 }
 
 

@@ -57,6 +57,7 @@ SAMPLES = {
     "app.reactivate": (lambda bank: bank.third_party, {},
                        lambda bank: apps.suspend_app(bank.third_party, actor=SYSTEM, reason="x")),
     "consent.revoke": (lambda bank: bank.consent, {}, None),
+    "app.secret_rotate": (lambda bank: bank.third_party, {}, None),
 }
 
 
@@ -206,6 +207,7 @@ PAGES = {
     "app.suspend": [("/admin/app/{third_party}/suspend", "third_party")],
     "app.reactivate": [("/admin/app/{third_party}/reactivate", "third_party")],
     "consent.revoke": [("/admin/app/consent/{consent}/revoke", "consent")],
+    "app.secret_rotate": [("/admin/app/{third_party}/rotate-secret", "third_party")],
 }
 
 
@@ -235,5 +237,5 @@ def test_the_registry_s_role_rules_are_what_the_back_office_enforces(as_role, ba
 def test_roles_as_the_registry_states_them():
     assert corrections.OPERATORS == (Role.OPERATOR, Role.ADMIN) and corrections.ADMINS == (Role.ADMIN,)
     admins_only = {name for name, kind in corrections.KINDS.items() if kind.roles == corrections.ADMINS}
-    assert admins_only == {"user.role_change", "user.create", "app.register", "app.edit"}
+    assert admins_only == {"user.role_change", "user.create", "app.register", "app.edit", "app.secret_rotate"}
     assert corrections.kind_of("user.update").staff_roles == corrections.ADMINS

@@ -8,7 +8,7 @@ from portal.audit import Actor
 from portal.extensions import db
 from tests.factories import SYSTEM, make_account, make_user
 
-EXPORTS = ["user", "account", "transaction", "entry", "apitoken", "auditevent"]
+EXPORTS = ["user", "account", "transaction", "entry", "apitoken", "consent", "auditevent"]
 
 
 def export(client, endpoint, **query):

@@ -6,6 +6,7 @@ from portal.models import Consent, ConsentStatus
 from tests.api.conftest import bearer
 from tests.oauth.conftest import (
     REDIRECT,
+    _token_call,
     authorize_url,
     consent,
     counts,
@@ -108,6 +109,25 @@ def test_revoking_an_access_token_or_refresh_token_ends_the_pair(ann_client, ann
     assert events(grants.TOKEN_REVOKE_ACTION)[0].actor_app_id == budgetly.app.id
     # An unknown token is "revoked" too (RFC 7009: the answer does not tell).
     assert revoke(ann_client, budgetly, "pat_nothing").status_code == 200
+
+
+def test_revocation_ignores_a_hint_it_does_not_know_and_still_ends_the_pair(ann_client, ann, budgetly):
+    # RFC 7009 §2.1: the server may ignore the hint and search every kind of token; RFC 6749 §5.2: only
+    # invalid_client is a 401.
+    verifier, challenge = pkce()
+    _, params = redirect_params(consent(ann_client, authorize_url(budgetly.client_id, challenge), [ann[1]]))
+    body = exchange(ann_client, budgetly, params["code"], verifier).get_json()
+    response = revoke(ann_client, budgetly, body["access_token"], token_type_hint="bogus")
+    assert response.status_code == 200, response.text
+    assert balance(ann_client, ann[1], body["access_token"]).status_code == 401
+    assert refresh(ann_client, budgetly, body["refresh_token"]).status_code == 400
+    assert len(events(grants.TOKEN_REVOKE_ACTION)) == 1
+    assert revoke(ann_client, budgetly, "pat_nothing", token_type_hint="bogus").status_code == 200
+    # A hint of the wrong kind is ignored too; a request without a token is still malformed.
+    assert revoke(ann_client, budgetly, body["refresh_token"], token_type_hint="access_token").status_code == 200
+    missing = _token_call(ann_client, budgetly, {"token_type_hint": "bogus"}, basic=True, secret=None,
+                          path="/oauth/revoke")
+    assert missing.status_code == 400 and missing.get_json()["error"] == "invalid_request"
 
 
 def test_metadata_names_the_endpoints_and_only_what_is_supported(client):

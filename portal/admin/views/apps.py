@@ -1,5 +1,5 @@
 """Third-party apps in the back-office: who they are, their consents, tokens and recent calls; admins register and
-edit them, operators suspend and reactivate them and revoke a customer's consent."""
+edit them and rotate their client secrets, operators suspend and reactivate them and revoke a customer's consent."""
 import sqlalchemy as sa
 from flask import abort, url_for
 from flask_admin import expose
@@ -8,9 +8,9 @@ from portal import ledger
 from portal.admin.base import PortalModelView, audit_url, link
 from portal.admin.corrections import correction_form, may, requires_kind
 from portal.extensions import db
-from portal.identity.apps import EDIT_ACTION, REACTIVATE_ACTION, REGISTER_ACTION, SUSPEND_ACTION
+from portal.identity.apps import EDIT_ACTION, REACTIVATE_ACTION, REGISTER_ACTION, ROTATE_ACTION, SUSPEND_ACTION
 from portal.identity.consents import REVOKE_ACTION as CONSENT_REVOKE_ACTION
-from portal.models import ApiToken, AppStatus, AuditEvent, Consent, OAuthToken, ThirdPartyApp
+from portal.models import ApiToken, AppStatus, AuditEvent, ClientType, Consent, OAuthToken, ThirdPartyApp
 
 RECENT_CALLS = 20
 # What a suspension or reactivation asks for, by its URL segment.
@@ -57,6 +57,7 @@ class AppView(PortalModelView):
             "audit_url": audit_url("app", app.id),
             "calls_url": url_for("auditevent.index_view", app=app.id),
             "can_edit": may(EDIT_ACTION, app),
+            "can_rotate": may(ROTATE_ACTION, app) and app.client_type == ClientType.CONFIDENTIAL.value,
             "can_suspend": may(SUSPEND_ACTION, app) and app.status == AppStatus.ACTIVE.value,
             "can_reactivate": may(REACTIVATE_ACTION, app) and app.status == AppStatus.SUSPENDED.value,
             "can_revoke_consent": may(CONSENT_REVOKE_ACTION),
@@ -84,6 +85,16 @@ class AppView(PortalModelView):
         form = correction_form(EDIT_ACTION, name=app.name, homepage=app.homepage, redirect_uris=app.redirect_uris,
                                scopes=sorted(app.scope_set), ip_allowlist=app.ip_allowlist)
         return self.correct(EDIT_ACTION, app, form=form, back=url_for(".details_view", id=app.id))
+
+    @expose("/<id:app_id>/rotate-secret", methods=["GET", "POST"])
+    @requires_kind(ROTATE_ACTION)
+    def rotate_secret(self, app_id):
+        """Give a confidential app a new client secret, with a reason (admins); it is shown once on the next page."""
+        app = self._app_or_404(app_id)
+        return self.correct(ROTATE_ACTION, app, form=correction_form(ROTATE_ACTION),
+                            back=url_for(".details_view", id=app.id),
+                            done=lambda made: self.render("admin/app_secret_rotated.html", app=made[0],
+                                                          secret=made[1]))
 
     @expose("/<id:app_id>/<any(suspend, reactivate):change>", methods=["GET", "POST"])
     @requires_kind(SUSPEND_ACTION, REACTIVATE_ACTION, asked=lambda change, **_: STATUS_CHANGES[change])
