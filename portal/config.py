@@ -68,8 +68,7 @@ class Config:
     def __init__(self):
         """Read the settings every environment shares from the environment variables."""
         self.SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{ROOT / 'instance' / 'portal.db'}")
-        # A connection the server dropped (restart, failover) is replaced before use, not reported: by the
-        # pre-ping on SQLite, by a socket check without a round trip on PostgreSQL (portal.database.lost).
+        # pre-ping: a connection the server dropped (restart, failover) is replaced before use, not reported.
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         # A stuck query or lock wait is cancelled (the request answers 503) instead of holding a worker forever.
         self.DATABASE_STATEMENT_TIMEOUT_MS = _int_env("DATABASE_STATEMENT_TIMEOUT_MS", "5000")

@@ -1,6 +1,5 @@
 """Engine set-up that depends on the backend, and the end of each request's session."""
 import logging
-import select
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,35 +32,14 @@ def upsert_insert(target):
 
 
 def engine_options(config):
-    """The engine options for `config`: on PostgreSQL, every session gets the configured statement timeout, and
-    the pool's pre-ping (a `SELECT 1` round trip per checkout) gives way to the socket check of
-    `configure_engine`, which finds the same dead connections without asking the server."""
+    """The engine options for `config`: on PostgreSQL, every session gets the configured statement timeout."""
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-    if not config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        return options
-    options["pool_pre_ping"] = False
     timeout = int(config.get("DATABASE_STATEMENT_TIMEOUT_MS") or 0)
-    if timeout > 0:
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and timeout > 0:
         connect_args = dict(options.get("connect_args") or {})
         connect_args["options"] = f"{connect_args.get('options', '')} -c statement_timeout={timeout}".strip()
         options["connect_args"] = connect_args
     return options
-
-
-def lost(dbapi_connection):
-    """Whether an idle PostgreSQL connection is known to be dead, without a round trip.
-
-    An idle connection has read everything the server sent up to its last ReadyForQuery, so its socket has
-    nothing to read. When the server ends the session (a restart, a failover, pg_terminate_backend) it sends
-    a FATAL error and closes the socket, which makes it readable at once: that is the check, a poll that does
-    not wait. (A server that vanishes without closing the socket is not seen here, nor by a pre-ping short of
-    its timeout: that request answers a clean 503 and the pool replaces the connection.)
-    """
-    if dbapi_connection.closed or dbapi_connection.broken:
-        return True
-    poller = select.poll()
-    poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
-    return bool(poller.poll(0))
 
 
 def without_statement_timeout():
@@ -71,28 +49,15 @@ def without_statement_timeout():
 
 
 def configure_engine(engine):
-    """Give the engine what its backend needs: on PostgreSQL, dead pooled connections replaced before use; on
-    SQLite, enforced foreign keys and a write lock taken up front."""
-    if engine.dialect.name == "postgresql":
-        _replace_lost_connections(engine)
-    elif engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+    """Give SQLite the behaviour the ledger relies on: enforced foreign keys and a write lock taken up front.
 
-
-def _replace_lost_connections(engine):
-    @sa.event.listens_for(engine, "checkout")
-    def _refuse_lost(dbapi_connection, _record, _proxy):
-        # Raising DisconnectionError makes the pool discard the connection and check out a fresh one (it tries
-        # three times), so the request never sees the dead one.
-        if lost(dbapi_connection):
-            raise sa.exc.DisconnectionError("the server closed the connection")
-
-
-def _configure_sqlite(engine):
-    """pysqlite normally opens a transaction lazily and only locks the database at the first write, so two
+    pysqlite normally opens a transaction lazily and only locks the database at the first write, so two
     postings could both read a balance before either writes. BEGIN IMMEDIATE takes the write lock at the start
     of every transaction instead, which makes SQLite's concurrent writers queue (busy_timeout) rather than race.
     """
+    if engine.dialect.name != "sqlite":
+        return
+
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below

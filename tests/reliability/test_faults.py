@@ -9,8 +9,6 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from portal.database import lost
-from portal.extensions import db
 from portal.ledger.check import run_checks
 from tests.reliability.conftest import APPLICATION_NAME, Http, balances, counts
 
@@ -87,44 +85,6 @@ def test_a_connection_killed_mid_posting_is_a_clean_503_and_nothing_is_half_writ
     assert run_checks().ok
 
 
-def end_backend(engine, pid):
-    """End a server session from outside and wait until it is gone, as a restart or failover would."""
-    with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar()
-
-
-def test_a_pooled_connection_the_server_ended_is_known_lost_without_a_round_trip(pg_app, engine):
-    pooled = db.engine.raw_connection()
-    try:
-        cursor = pooled.cursor()
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-        pooled.rollback()  # idle, as the pool holds it between requests
-        raw = pooled.dbapi_connection
-        assert lost(raw) is False  # alive: nothing to read
-        end_backend(engine, pid)
-        assert lost(raw) is True
-    finally:
-        pooled.invalidate()
-
-
-def test_the_pool_replaces_a_lost_connection_at_checkout_and_asks_the_server_nothing_to_find_it(
-        pg_app, engine, monkeypatch):
-    with db.engine.connect() as conn:
-        first = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-    pings = []
-    monkeypatch.setattr(db.engine.dialect, "do_ping", lambda dbapi_connection: pings.append(1) or True)
-    end_backend(engine, first)  # the pooled connection is now dead
-
-    with db.engine.connect() as conn:
-        second = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-    with db.engine.connect() as conn:  # a live pooled connection is handed out as it is
-        third = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-
-    assert second != first and third == second
-    assert pings == []
-
-
 def test_the_app_recovers_by_itself_when_every_database_connection_is_dropped(pg_app, serve, small_bank, engine):
     """What a PostgreSQL restart or failover looks like from the app: every pooled connection is dead."""
     bank = small_bank(accounts=1)
@@ -139,7 +99,7 @@ def test_the_app_recovers_by_itself_when_every_database_connection_is_dropped(pg
             "WHERE datname = current_database() AND backend_type = 'client backend' "
             "AND application_name = :name"), {"name": APPLICATION_NAME}).scalar()
     assert dropped >= 1
-    # Each dead connection is replaced at checkout (portal.database.lost), before use: no request fails.
+    # Pre-ping replaces each dead connection before use: no request fails.
     answers = [http.get(f"/api/v1/accounts/{account}/balance").status for _ in range(12)]
     answers += [http.post(f"/api/v1/accounts/{account}/transactions", {"amount": "-1.00"}).status for _ in range(3)]
     assert answers == [200] * 12 + [201] * 3
