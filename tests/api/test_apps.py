@@ -1,6 +1,7 @@
 """Credentials for a registered app: a customer's token for a listed app, and an OAuth access token under a
 consent. Both stop while the app is suspended or called from outside its allowlist, hold no more than the app
 may, and name the app (and consent) in the audit log."""
+import contextlib
 import datetime as dt
 import secrets
 
@@ -144,6 +145,39 @@ def test_every_read_by_an_app_is_audited_with_the_app_and_the_consent(client, cu
         ("api.read", "balance", str(savings), "failed", "not_found")]
     assert {(e.actor_type, e.actor_user_id, e.actor_token_id, e.actor_app_id, e.actor_consent_id, e.subject_user_id)
             for e in events} == {("token", customer.user.id, token_id, app.id, consent_id, customer.user.id)}
+
+
+@contextlib.contextmanager
+def statements_sent():
+    sent = []
+
+    def keep(_conn, _cursor, statement, *_):
+        sent.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", keep)
+
+
+def test_an_apps_read_commits_its_record_without_waiting_for_the_disk_and_a_posting_waits(client, customer):
+    app = register(scopes=["accounts:read", "transactions:write"])
+    _, secret = oauth_token(customer, app, scopes=["accounts:read", "transactions:write"])
+    relaxed = "SET LOCAL synchronous_commit = off"
+    with statements_sent() as read:
+        assert balance(client, customer, secret).status_code == 200
+    with statements_sent() as posting:
+        response = client.post(f"/api/v1/accounts/{customer.main.id}/transactions", json={"amount": "-1.00"},
+                               headers=bearer(secret))
+        assert response.status_code == 201
+    inserts = [i for i, statement in enumerate(read) if statement.startswith("INSERT INTO audit_events")]
+    assert len(inserts) == 1
+    if db.engine.dialect.name == "postgresql":  # in the read's own transaction, before its record
+        assert relaxed in read[:inserts[0]]
+    else:
+        assert relaxed not in read  # SQLite has no such setting
+    assert relaxed not in posting  # money waits for the disk, always
 
 
 def test_a_refused_read_by_an_app_is_recorded_once_as_the_refusal(client, customer):
