@@ -48,18 +48,6 @@ def without_statement_timeout():
         db.session.execute(sa.text("SET LOCAL statement_timeout = 0"))
 
 
-def commit_without_waiting_for_the_disk():
-    """Let the current transaction's COMMIT return before its WAL is flushed (PostgreSQL; nothing on SQLite).
-
-    Only for a transaction that records what was read (an app's read, audited): it changes no money and no state,
-    so a crash of the server within a fraction of a second after it may lose that record, never a balance. Every
-    other transaction keeps the synchronous commit; a later one that commits synchronously (a posting, the
-    sealer) flushes this one's WAL too, so no sealed event is ever lost.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SET LOCAL synchronous_commit = off"))
-
-
 def configure_engine(engine):
     """Give SQLite the behaviour the ledger relies on: enforced foreign keys and a write lock taken up front.
 

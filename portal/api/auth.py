@@ -4,7 +4,7 @@ from dataclasses import replace
 
 from flask import g, request
 
-from portal import audit, database, identity, unit_of_work
+from portal import audit, identity, unit_of_work
 from portal.api.errors import ApiError, not_found
 from portal.audit import Refusal
 from portal.extensions import db
@@ -69,15 +69,11 @@ def record_app_read(response):
         refusal = Refusal(str(body.get("code") or response.status_code), str(body.get("message") or response.status))
     actor, object_type = g.actor, READS.get(request.endpoint, "request")
 
-    def record():
-        # A read changes nothing: its record need not wait for the disk (measured: waiting made an app's
-        # balance read cost 1.7 x a personal token's).
-        database.commit_without_waiting_for_the_disk()
-        audit.record(actor, APP_READ_ACTION, object_type=object_type,
-                     object_id=None if object_id is None else str(object_id), subject_user_id=principal.user_id,
-                     outcome=outcome, refusal=refusal)
-
-    unit_of_work.always(record)
+    # A read changes nothing: its record need not wait for the disk (measured: waiting made an app's balance read
+    # cost 1.69 x a personal token's, against 1.43 without).
+    unit_of_work.always(lambda: audit.record(
+        actor, APP_READ_ACTION, object_type=object_type, object_id=None if object_id is None else str(object_id),
+        subject_user_id=principal.user_id, outcome=outcome, refusal=refusal, wait_for_disk=False))
     return response
 
 

@@ -7,6 +7,8 @@ import enum
 from dataclasses import dataclass, replace
 from typing import Optional
 
+import sqlalchemy as sa
+
 from portal.audit.canonical import canonical_bytes
 from portal.extensions import db
 from portal.kernel import clock
@@ -15,6 +17,15 @@ from portal.models import AuditEvent
 from portal.text import storable
 
 _INSERT_EVENT = AuditEvent.__table__.insert()  # built once; each event is its parameters
+_RECORDED = ("occurred_at", "actor_type", "actor_user_id", "actor_token_id", "actor_app_id", "actor_consent_id",
+             "maker_user_id", "correction_request_id", "ip", "user_agent", "request_id", "client_request_id",
+             "action", "object_type", "object_id", "subject_user_id", "changes", "reason", "outcome", "refusal_code",
+             "refusal_message", "canonical")
+# The same insert for an event whose transaction need not wait for the disk (PostgreSQL): the statement also
+# relaxes its transaction's commit (set_config(..., true) lasts until the transaction ends), in one round trip.
+_INSERT_EVENT_RELAXED = AuditEvent.__table__.insert().from_select(
+    _RECORDED, sa.select(*(sa.bindparam(name, type_=AuditEvent.__table__.c[name].type) for name in _RECORDED))
+    .where(sa.func.set_config("synchronous_commit", "off", True) == "off"))
 
 # Fields whose values must never reach the audit log, whatever a caller passes in `changes`.
 SECRET_FIELDS = frozenset({"password", "password_hash", "token", "token_hash", "secret"})
@@ -108,8 +119,13 @@ def _plain(value):
 
 
 def record(actor, action, *, object_type=None, object_id=None, subject_user_id=None, changes=None, reason=None,
-           outcome="success", refusal=None):
+           outcome="success", refusal=None, wait_for_disk=True):
     """Write an audit event in the current session's transaction; it commits, or rolls back, with the change.
+
+    `wait_for_disk=False` is for the record of something that changed nothing (an app's read): on PostgreSQL its
+    transaction's COMMIT then returns before the WAL is flushed, so a server crash within a fraction of a second
+    may lose that record, never a balance; a later synchronous commit (a posting, the sealer) flushes it too, so
+    no sealed event is ever lost.
 
     `reason` is a member of staff's own reason for what they did or asked; `refusal` (a `Refusal`) says why an
     attempt was refused, for an event whose outcome is not `success`.
@@ -141,5 +157,6 @@ def record(actor, action, *, object_type=None, object_id=None, subject_user_id=N
         refusal_message=None if refusal is None else storable(refusal.message[:2000]),
     )
     event["canonical"] = canonical_bytes(event)  # what the sealer chains; position and link come later
-    db.session.execute(_INSERT_EVENT, event)
+    relaxed = not wait_for_disk and db.session.get_bind().dialect.name == "postgresql"
+    db.session.execute(_INSERT_EVENT_RELAXED if relaxed else _INSERT_EVENT, event)
 

@@ -8,7 +8,7 @@ import secrets
 import pytest
 import sqlalchemy as sa
 
-from portal import identity
+from portal import audit, identity
 from portal.extensions import db
 from portal.identity import apps, consents
 from portal.identity.tokens import OAUTH_ACCESS_PREFIX, hash_secret
@@ -164,20 +164,38 @@ def statements_sent():
 def test_an_apps_read_commits_its_record_without_waiting_for_the_disk_and_a_posting_waits(client, customer):
     app = register(scopes=["accounts:read", "transactions:write"])
     _, secret = oauth_token(customer, app, scopes=["accounts:read", "transactions:write"])
-    relaxed = "SET LOCAL synchronous_commit = off"
     with statements_sent() as read:
         assert balance(client, customer, secret).status_code == 200
     with statements_sent() as posting:
         response = client.post(f"/api/v1/accounts/{customer.main.id}/transactions", json={"amount": "-1.00"},
                                headers=bearer(secret))
         assert response.status_code == 201
-    inserts = [i for i, statement in enumerate(read) if statement.startswith("INSERT INTO audit_events")]
-    assert len(inserts) == 1
-    if db.engine.dialect.name == "postgresql":  # in the read's own transaction, before its record
-        assert relaxed in read[:inserts[0]]
-    else:
-        assert relaxed not in read  # SQLite has no such setting
-    assert relaxed not in posting  # money waits for the disk, always
+    (record,) = [statement for statement in read if statement.startswith("INSERT INTO audit_events")]
+    # On PostgreSQL the record's own statement relaxes its transaction's commit; SQLite has no such setting.
+    assert ("set_config(" in record) == (db.engine.dialect.name == "postgresql")
+    assert not any("set_config" in statement for statement in posting)  # money waits for the disk, always
+
+
+def test_a_record_that_need_not_wait_for_the_disk_stores_every_field_as_any_other(app, customer):
+    actor = audit.Actor(type="token", user_id=customer.user.id, app_id=None, ip="192.0.2.7", user_agent="ua",
+                        request_id="r1", client_request_id="c1")
+    fields = dict(object_type="balance", object_id=str(customer.main.id), subject_user_id=customer.user.id,
+                  changes={"name": ["a", "b"]}, reason="why", outcome="failed",
+                  refusal=audit.Refusal("not_found", "No such account."))
+    postgresql = db.engine.dialect.name == "postgresql"
+    audit.record(actor, "api.read", **fields)
+    if postgresql:
+        assert db.session.execute(sa.text("SHOW synchronous_commit")).scalar() == "on"
+    audit.record(actor, "api.read", **fields, wait_for_disk=False)
+    if postgresql:  # for this transaction only
+        assert db.session.execute(sa.text("SHOW synchronous_commit")).scalar() == "off"
+    db.session.commit()
+    if postgresql:
+        assert db.session.execute(sa.text("SHOW synchronous_commit")).scalar() == "on"
+    rows = db.session.execute(sa.select(AuditEvent.__table__).order_by(AuditEvent.id.desc()).limit(2)).all()
+    kept = [{k: v for k, v in row._mapping.items() if k not in ("id", "occurred_at", "canonical")} for row in rows]
+    assert kept[0] == kept[1] and kept[0]["refusal_code"] == "not_found" and kept[0]["changes"] == {"name": ["a", "b"]}
+    assert all(row.canonical for row in rows)
 
 
 def test_a_refused_read_by_an_app_is_recorded_once_as_the_refusal(client, customer):
