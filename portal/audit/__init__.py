@@ -4,6 +4,7 @@ Doors (API, web, admin, CLI) describe the actor once per request or command as a
 pass it on to `record`. Nothing here knows about Flask requests.
 """
 import enum
+import functools
 from dataclasses import dataclass, replace
 from typing import Optional
 
@@ -17,15 +18,18 @@ from portal.models import AuditEvent
 from portal.text import storable
 
 _INSERT_EVENT = AuditEvent.__table__.insert()  # built once; each event is its parameters
-_RECORDED = ("occurred_at", "actor_type", "actor_user_id", "actor_token_id", "actor_app_id", "actor_consent_id",
-             "maker_user_id", "correction_request_id", "ip", "user_agent", "request_id", "client_request_id",
-             "action", "object_type", "object_id", "subject_user_id", "changes", "reason", "outcome", "refusal_code",
-             "refusal_message", "canonical")
-# The same insert for an event whose transaction need not wait for the disk (PostgreSQL): the statement also
-# relaxes its transaction's commit (set_config(..., true) lasts until the transaction ends), in one round trip.
-_INSERT_EVENT_RELAXED = AuditEvent.__table__.insert().from_select(
-    _RECORDED, sa.select(*(sa.bindparam(name, type_=AuditEvent.__table__.c[name].type) for name in _RECORDED))
-    .where(sa.func.set_config("synchronous_commit", "off", True) == "off"))
+
+
+@functools.cache
+def _relaxed_insert(names):
+    """The same insert, of the columns `names`, for an event whose transaction need not wait for the disk
+    (PostgreSQL): the statement also relaxes its transaction's commit (set_config(..., true) lasts until the
+    transaction ends), in the one round trip. Built once per set of columns."""
+    table = AuditEvent.__table__
+    values = sa.select(*(sa.bindparam(name, type_=table.c[name].type) for name in names))
+    return table.insert().from_select(names, values.where(sa.func.set_config("synchronous_commit", "off", True)
+                                                          == "off"))
+
 
 # Fields whose values must never reach the audit log, whatever a caller passes in `changes`.
 SECRET_FIELDS = frozenset({"password", "password_hash", "token", "token_hash", "secret"})
@@ -158,5 +162,5 @@ def record(actor, action, *, object_type=None, object_id=None, subject_user_id=N
     )
     event["canonical"] = canonical_bytes(event)  # what the sealer chains; position and link come later
     relaxed = not wait_for_disk and db.session.get_bind().dialect.name == "postgresql"
-    db.session.execute(_INSERT_EVENT_RELAXED if relaxed else _INSERT_EVENT, event)
+    db.session.execute(_relaxed_insert(tuple(event)) if relaxed else _INSERT_EVENT, event)
 
