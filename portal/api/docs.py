@@ -1,5 +1,5 @@
 """Helpers that keep the OpenAPI document complete: every operation declares its errors and security."""
-from portal.api.errors import ERROR_SCHEMA, MESSAGES
+from portal.api.errors import ERROR_SCHEMA, MESSAGES, STATEMENT_NOT_ACCEPTABLE
 
 ERROR_DESCRIPTIONS = {
     400: "validation_error: malformed JSON, unknown or bad fields or query parameters",
@@ -26,8 +26,7 @@ ERROR_EXAMPLES = {
     401: {"code": "unauthorized", "message": MESSAGES[401]},
     403: {"code": "forbidden", "message": MESSAGES[403]},
     404: {"code": "not_found", "message": "No such account."},
-    406: {"code": "not_acceptable",
-          "message": "A statement is available as application/json, text/csv or application/pdf."},
+    406: {"code": "not_acceptable", "message": STATEMENT_NOT_ACCEPTABLE},
     409: {"code": "insufficient_funds", "message": "The account's balance would go below zero."},
     413: {"code": "payload_too_large", "message": MESSAGES[413]},
     414: {"code": "uri_too_long", "message": MESSAGES[414]},

@@ -41,6 +41,8 @@ MESSAGES = {401: "A valid bearer token is required.", 403: "The token does not a
             414: "The URL is longer than the API accepts.",
             415: "The body must be JSON, sent with Content-Type: application/json.",
             429: "Too many requests; slow down.", 431: "The request's headers are larger than the API accepts."}
+# The one resource with more than one media type says which it has (a 406 of the statement endpoint).
+STATEMENT_NOT_ACCEPTABLE = "A statement is available as application/json, text/csv or application/pdf."
 
 
 class ApiError(Exception):

@@ -6,7 +6,7 @@ from werkzeug.datastructures import MIMEAccept
 from portal import ledger, statements
 from portal.api.auth import granted_account, require_scope
 from portal.api.docs import documented
-from portal.api.errors import ApiError, not_found, validation_error
+from portal.api.errors import STATEMENT_NOT_ACCEPTABLE, ApiError, not_found, validation_error
 from portal.api.params import only_query
 from portal.api.presenters import transaction_json
 from portal.ledger import statements as ledger_statements
@@ -126,9 +126,7 @@ def negotiated():
                         for value, quality in request.accept_mimetypes])
     chosen = asked.best_match(statements.MEDIA_TYPES)
     if chosen is None:
-        raise ApiError(406, "not_acceptable",
-                       "A statement is available as application/json, text/csv or application/pdf.",
-                       headers=VARY_ACCEPT)
+        raise ApiError(406, "not_acceptable", STATEMENT_NOT_ACCEPTABLE, headers=VARY_ACCEPT)
     return chosen
 
 
