@@ -59,6 +59,14 @@ def id_at(position):
     return db.session.scalar(sa.select(AuditEvent.id).where(AuditEvent.position == position))
 
 
+def forged_action(event_id):
+    """The statement that edits an event's action and recomputes its canonical bytes, as a careful forger would."""
+    row = db.session.execute(sa.select(AuditEvent.__table__).where(AuditEvent.id == event_id)).one()
+    forged = canonical_bytes({**row._mapping, "action": "test.harmless"})
+    return ("UPDATE audit_events SET action = 'test.harmless', canonical = :c WHERE id = :id",
+            {"c": forged, "id": event_id})
+
+
 def sealed_chain(runner, count=5):
     record_events(count)
     result = invoke(runner, "audit", "seal")
@@ -180,10 +188,7 @@ def test_an_edited_event_is_named_by_position_and_id(app, runner):
 
 def test_an_edited_event_whose_bytes_were_recomputed_breaks_its_link(app, runner):
     ids = sealed_chain(runner)
-    row = db.session.execute(sa.select(AuditEvent.__table__).where(AuditEvent.id == ids[1])).one()
-    forged = canonical_bytes({**row._mapping, "action": "test.harmless"})
-    superuser(("UPDATE audit_events SET action = 'test.harmless', canonical = :c WHERE id = :id",
-               {"c": forged, "id": ids[1]}))
+    superuser(forged_action(ids[1]))
     output, code = failed_verify(runner)
     assert f"link mismatch at position 2 (event id {ids[1]})" in output and code == "chain.edited"
 
@@ -206,11 +211,7 @@ def test_an_unsealed_event_whose_bytes_were_replaced_by_text_is_sealed_and_named
 
 def test_a_sealed_event_whose_bytes_were_replaced_by_text_is_named_after_an_earlier_broken_link(app, runner):
     ids = sealed_chain(runner)
-    row = db.session.execute(sa.select(AuditEvent.__table__).where(AuditEvent.id == ids[1])).one()
-    forged = canonical_bytes({**row._mapping, "action": "test.harmless"})
-    superuser(("UPDATE audit_events SET action = 'test.harmless', canonical = :c WHERE id = :id",
-               {"c": forged, "id": ids[1]}),
-              ("UPDATE audit_events SET canonical = 'forged' WHERE id = :id", {"id": ids[3]}))
+    superuser(forged_action(ids[1]), ("UPDATE audit_events SET canonical = 'forged' WHERE id = :id", {"id": ids[3]}))
     output, code = failed_verify(runner)  # the search after the broken link reads the text without failing on it
     assert f"link mismatch at position 2 (event id {ids[1]})" in output and code == "chain.edited"
 

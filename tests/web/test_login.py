@@ -1,4 +1,6 @@
 """Login and logout: generic failures, CSRF, safe redirects, fresh sessions, rate limits, audit."""
+import contextlib
+
 import pytest
 import sqlalchemy as sa
 
@@ -112,32 +114,31 @@ def test_logout_is_a_post_with_csrf_and_is_audited(client, ann):
     assert events("auth.logout")[-1].actor_user_id == ann[0].id
 
 
-def test_login_attempts_are_rate_limited_per_address_and_email(backend, request, tmp_path, monkeypatch):
+@contextlib.contextmanager
+def rate_limited_logins(limit, backend, request, tmp_path, monkeypatch):
+    """A client of an app whose login form allows `limit` attempts (rate limiting on), with Ann to log in as."""
     from tests.conftest import _database_url
 
-    monkeypatch.setenv("LOGIN_RATE_LIMIT", "3/minute")
+    monkeypatch.setenv("LOGIN_RATE_LIMIT", limit)
     app = create_app({"SQLALCHEMY_DATABASE_URI": _database_url(backend, request, tmp_path),
                       "RATELIMIT_ENABLED": True})
     with app.app_context():
         make_user(email="ann@example.com")
-        client = app.test_client()
-        statuses = [login(client, "ann@example.com", "wrong password!").status_code for _ in range(4)]
-        assert statuses == [200, 200, 200, 429]
-        assert "Too many attempts" in login(client, "ann@example.com").text  # even the right password waits
-        assert login(client, "other@example.com", "whatever1234").status_code == 200  # another email is not
+        yield app.test_client()
         db.session.remove()
         db.engine.dispose()
 
 
-def test_a_rate_limited_login_says_when_to_try_again(backend, request, tmp_path, monkeypatch):
-    from tests.conftest import _database_url
+def test_login_attempts_are_rate_limited_per_address_and_email(backend, request, tmp_path, monkeypatch):
+    with rate_limited_logins("3/minute", backend, request, tmp_path, monkeypatch) as client:
+        statuses = [login(client, "ann@example.com", "wrong password!").status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        assert "Too many attempts" in login(client, "ann@example.com").text  # even the right password waits
+        assert login(client, "other@example.com", "whatever1234").status_code == 200  # another email is not
 
-    monkeypatch.setenv("LOGIN_RATE_LIMIT", "2/minute")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": _database_url(backend, request, tmp_path),
-                      "RATELIMIT_ENABLED": True})
-    with app.app_context():
-        make_user(email="ann@example.com")
-        client = app.test_client()
+
+def test_a_rate_limited_login_says_when_to_try_again(backend, request, tmp_path, monkeypatch):
+    with rate_limited_logins("2/minute", backend, request, tmp_path, monkeypatch) as client:
         for _ in range(2):
             assert "Retry-After" not in login(client, "ann@example.com", "wrong password!").headers
         logins = len(events("auth.login"))
@@ -147,5 +148,3 @@ def test_a_rate_limited_login_says_when_to_try_again(backend, request, tmp_path,
         assert 1 <= seconds <= 61  # a one-minute window, rounded up to whole seconds
         assert f"Please try again in {seconds} second" in refused.text
         assert len(events("auth.login")) == logins and client.get("/").status_code == 302  # not logged in
-        db.session.remove()
-        db.engine.dispose()
